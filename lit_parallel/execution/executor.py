@@ -1,0 +1,209 @@
+"""Judge programs in batches: compile once (cached by content hash), run every test, one verdict each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lit_parallel.execution.errors import ExecutionError
+from lit_parallel.execution.languages import Build, Language, get_language, resolve_tool
+from lit_parallel.execution.sandbox import BUILDER_UID, Limits, Sandbox
+from lit_parallel.execution.verdicts import Outcome, Verdict, classify_compile, classify_run
+
+TAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One io case: the program reads ``stdin`` and must print ``stdout``."""
+
+    stdin: str
+    stdout: str
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program to judge: io style when it has ``tests``, else script style (its code holds its tests)."""
+
+    language: str
+    code: str
+    tests: tuple[TestCase, ...] | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The judgement of one program."""
+
+    id: str
+    language: str
+    verdict: Verdict
+    duration_s: float
+    stderr_tail: str = ""
+    stdout_tail: str = ""
+    cases_passed: int = 0
+    cases_total: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASSED
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "verdict": self.verdict.value, "passed": self.passed,
+                "duration_s": round(self.duration_s, 4)}
+
+
+def default_cache_dir() -> Path:
+    """Compile cache: $LIT_PARALLEL_CACHE, else a root-owned system dir for root, else ~/.cache."""
+    if env := os.environ.get("LIT_PARALLEL_CACHE"):
+        return Path(env)
+    return Path("/var/cache/lit-parallel") if os.geteuid() == 0 else Path.home() / ".cache" / "lit-parallel"
+
+
+@dataclass
+class Executor:
+    """A pool that judges programs; use ``run`` for a batch or ``submit`` to overlap with other work."""
+
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    """Programs judged at once."""
+    limits: Limits = field(default_factory=Limits)
+    """Limits of each test run."""
+    compile_timeout_s: float = 120.0
+    """Wall-clock limit of one compile."""
+    isolation: str = "auto"
+    """"bwrap", "rlimits" (no namespaces), or "auto": bwrap when it works here."""
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    stop_on_failure: bool = True
+    """Stop at a program's first failing io case (False: run all, e.g. for partial-credit rewards)."""
+
+    def __post_init__(self) -> None:
+        self.sandbox = Sandbox(self.isolation)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
+        self._builds = self.cache_dir / "builds"
+        self._builds.mkdir(parents=True, exist_ok=True)
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def submit(self, program: Program) -> Future[Result]:
+        return self._pool.submit(self.judge, program)
+
+    def run(self, programs: Iterable[Program]) -> list[Result]:
+        """Judge every program on the pool; results in input order."""
+        return [f.result() for f in [self.submit(p) for p in programs]]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def judge(self, program: Program) -> Result:
+        """Judge one program in the calling thread. Never raises for anything the program does."""
+        try:
+            lang = checked_language(program.language)
+        except ExecutionError as exc:
+            return Result(program.id, program.language, Verdict.SANDBOX_ERROR, 0.0, str(exc))
+        build = lang.build_for(program.code)
+        entry = lang.entry_name(program.code)
+        source = build.source.format(main=entry)
+        with tempfile.TemporaryDirectory(prefix="lp-src-") as tmp:
+            os.chmod(tmp, 0o755)  # the run's own uid must reach the source
+            src_path = Path(tmp) / source
+            src_path.write_text(program.code)
+            files = {source: src_path}
+            elapsed = 0.0
+            if build.compile:
+                artefacts, compiled = self._compiled(lang, build, source, src_path, program.code)
+                elapsed = compiled.duration_s if compiled else 0.0
+                if artefacts is None:
+                    verdict = classify_compile(compiled)
+                    return Result(program.id, lang.name, verdict, elapsed, _tail(compiled.stderr + compiled.stdout))
+                files["build"] = artefacts
+            argv = _argv(build.run, source, entry, self.limits)
+            return self._run_tests(program, lang, argv, files, elapsed)
+
+    def _run_tests(self, program: Program, lang: Language, argv: list[str], files: dict[str, Path],
+                   elapsed: float) -> Result:
+        cases = program.tests if program.tests is not None else (None,)
+        passed, verdict, outcome = 0, Verdict.PASSED, None
+        for case in cases:
+            outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env,
+                                       stdin=case.stdin if case else "")
+            elapsed += outcome.duration_s
+            case_verdict = classify_run(outcome, case.stdout if case else None, lang.syntax_error)
+            if case_verdict is Verdict.PASSED:
+                passed += 1
+                continue
+            if verdict is Verdict.PASSED:
+                verdict = case_verdict
+            if self.stop_on_failure:
+                break
+        return Result(program.id, lang.name, verdict, elapsed, _tail(outcome.stderr), _tail(outcome.stdout),
+                      passed, len(cases))
+
+    def _compiled(self, lang: Language, build: Build, source: str, src_path: Path,
+                  code: str) -> tuple[Path | None, Outcome | None]:
+        """The artefact directory for this code (compiling it once), or None and the failed compile."""
+        key = hashlib.sha256(json.dumps([lang.name, build.compile, source, code]).encode()).hexdigest()
+        final = self._builds / key[:2] / key
+        with self._lock_for(key):
+            if final.is_dir():
+                return final, None
+            final.parent.mkdir(exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f"tmp-{key[:8]}-", dir=final.parent))
+            writable = {"build": staging, **self._compile_caches(lang)}
+            if self.sandbox.uses_builder_uid:
+                for path in writable.values():
+                    os.chown(path, BUILDER_UID, BUILDER_UID)
+            os.chmod(staging, 0o755)
+            limits = Limits(timeout_s=self.compile_timeout_s, file_mb=512, tmp_mb=1024,
+                            output_bytes=self.limits.output_bytes)
+            outcome = self.sandbox.run(_argv(build.compile, source, "main", self.limits), limits,
+                                       files={source: src_path}, writable=writable, env=lang.env, builder=True)
+            if classify_compile(outcome) is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+                return None, outcome
+            os.rename(staging, final)
+            return final, outcome
+
+    def _compile_caches(self, lang: Language) -> dict[str, Path]:
+        """Compiler caches that outlive one compile (Go's build cache), made on first use."""
+        caches = {}
+        for name in lang.compile_caches:
+            path = self.cache_dir / name.lstrip(".")
+            path.mkdir(exist_ok=True)
+            caches[name] = path
+        return caches
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+
+def checked_language(name: str) -> Language:
+    """The language called ``name``, with its toolchain present, else a clear ExecutionError."""
+    lang = get_language(name)
+    if missing := lang.missing_tools():
+        raise ExecutionError(f"{lang.name} toolchain missing ({', '.join(missing)} not found); "
+                             f"install: {lang.install}")
+    return lang
+
+
+def _argv(template: Sequence[str], source: str, entry: str, limits: Limits) -> list[str]:
+    argv = [a.format(src=source, build="build", main=entry, heap_mb=limits.heap_mb) for a in template]
+    return [resolve_tool(argv[0]) if "/" not in argv[0] else argv[0], *argv[1:]]
+
+
+def _tail(text: str) -> str:
+    return text[-TAIL_CHARS:]

@@ -1,0 +1,268 @@
+"""Run one untrusted command: bubblewrap + rlimits + wall clock, output capped, process tree killed.
+
+Inside the sandbox the program sees a read-only root, a private size-capped tmpfs ``/tmp`` as its
+home and working directory (holding only the files it is given), no network, its own PID, IPC and
+UTS namespaces, and an environment with none of the parent's variables. Without bubblewrap the
+same command runs under rlimits in its own session, with one loud warning.
+
+When the trainer runs as root (containers, CI), every run gets a uid of its own: the process
+limit then counts only that run's processes, the program cannot signal the trainer, and every
+process left with that uid is killed afterwards, even one that escaped its session.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lit_parallel.execution.verdicts import Outcome
+
+log = logging.getLogger(__name__)
+
+HOME = "/tmp"
+"""The program's home and working directory inside bubblewrap."""
+PATH = "/usr/local/bin:/usr/bin:/bin"
+BUILDER_UID = 60999
+"""Compilers run as this uid when the trainer is root: it owns the shared compile caches."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed process."""
+
+    timeout_s: float = 10.0
+    """Wall-clock seconds before the whole process tree is killed (CPU seconds: this, rounded up, + 1)."""
+    memory_mb: int = 2048
+    """Address-space limit; managed runtimes (JVM, V8) get 3/8 of it as heap."""
+    processes: int = 64
+    """Processes and threads the program may have at once."""
+    file_mb: int = 16
+    """Largest file it may write."""
+    tmp_mb: int = 64
+    """Size of its private /tmp (bubblewrap only)."""
+    output_bytes: int = 1 << 20
+    """Cap on stdout and on stderr; beyond it the run is killed (verdict output_limit)."""
+
+    @property
+    def heap_mb(self) -> int:
+        # The JVM reserves thread stacks, code cache and class space beyond its heap, all of
+        # which count against the address-space limit.
+        return self.memory_mb * 3 // 8
+
+
+@cache
+def bwrap_status() -> str | None:
+    """None when bubblewrap works here, else why not."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return "bwrap is not installed (apt-get install bubblewrap)"
+    probe = subprocess.run([exe, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
+                           capture_output=True, text=True, **_as_user(_spare_uid()))
+    return None if probe.returncode == 0 else f"bwrap cannot create namespaces here: {probe.stderr.strip()}"
+
+
+def _as_user(uid: int | None) -> dict:
+    return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+
+
+def _spare_uid() -> int | None:
+    return BUILDER_UID if os.geteuid() == 0 else None
+
+
+class _UidPool:
+    """Uids for runs, distinct per process so that sweeps of one trainer never hit another's runs."""
+
+    def __init__(self, size: int = 64) -> None:
+        base = 1_000_000 + (os.getpid() % 1_000_000) * size
+        self._free = list(range(base, base + size))
+        self._lock = threading.Condition()
+
+    def acquire(self) -> int:
+        with self._lock:
+            self._lock.wait_for(lambda: self._free)
+            return self._free.pop()
+
+    def release(self, uid: int) -> None:
+        with self._lock:
+            self._free.append(uid)
+            self._lock.notify()
+
+
+class Sandbox:
+    """Runs commands in isolation; ``isolation`` is "auto", "bwrap" or "rlimits"."""
+
+    def __init__(self, isolation: str = "auto") -> None:
+        if isolation not in {"auto", "bwrap", "rlimits"}:
+            raise ValueError(f"isolation must be auto, bwrap or rlimits, not {isolation!r}")
+        problem = bwrap_status() if isolation != "rlimits" else None
+        if isolation == "bwrap" and problem:
+            raise RuntimeError(problem)
+        if isolation == "auto" and problem:
+            log.warning("UNSANDBOXED EXECUTION: %s; model-written code now runs under rlimits and "
+                        "a process group only, with full access to this machine's files and network.",
+                        problem)
+        self.uses_bwrap = isolation == "bwrap" or (isolation == "auto" and problem is None)
+        self._uids = _UidPool() if os.geteuid() == 0 else None
+
+    @property
+    def uses_builder_uid(self) -> bool:
+        return self._uids is not None
+
+    def run(self, argv: list[str], limits: Limits, *, files: Mapping[str, Path] = {},
+            writable: Mapping[str, Path] = {}, stdin: str = "", env: Mapping[str, str] = {},
+            builder: bool = False) -> Outcome:
+        """Run ``argv`` in the home directory holding ``files`` (read-only) and ``writable`` dirs.
+
+        Keys are names inside the home directory, values host paths. Environment values may use
+        ``{home}``. ``builder`` runs a trusted compiler as the shared builder uid.
+        """
+        uid = (BUILDER_UID if builder else self._uids.acquire()) if self._uids else None
+        try:
+            with tempfile.TemporaryDirectory(prefix="lp-run-") as scratch:
+                home = HOME if self.uses_bwrap else scratch
+                full_env = {"PATH": PATH, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+                full_env.update({k: v.replace("{home}", home) for k, v in env.items()})
+                if self.uses_bwrap:
+                    cmd = _bwrap_argv(argv, limits, files, writable, full_env)
+                else:
+                    cmd = argv
+                    _populate(Path(scratch), files, writable, uid)
+                return _execute(_prlimit(limits, builder, uid) + cmd, stdin, limits, scratch, full_env, uid)
+        finally:
+            if uid is not None and not builder:
+                _kill_all_of(uid)
+                self._uids.release(uid)
+
+
+def _bwrap_argv(argv: list[str], limits: Limits, files: Mapping[str, Path],
+                writable: Mapping[str, Path], env: Mapping[str, str]) -> list[str]:
+    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+           "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+           "--size", str(limits.tmp_mb << 20), "--tmpfs", HOME]
+    for name, host in files.items():
+        cmd += ["--ro-bind", str(host), f"{HOME}/{name}"]
+    for name, host in writable.items():
+        cmd += ["--bind", str(host), f"{HOME}/{name}"]
+    cmd += ["--chdir", HOME, "--clearenv"]
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    return cmd + ["--", *argv]
+
+
+def _populate(home: Path, files: Mapping[str, Path], writable: Mapping[str, Path], uid: int | None) -> None:
+    """The fallback's home: links to the given files, owned by the run's uid."""
+    for name, host in {**files, **writable}.items():
+        (home / name).symlink_to(host)
+    if uid is not None:
+        os.chown(home, uid, uid)
+
+
+def _prlimit(limits: Limits, builder: bool, uid: int | None) -> list[str]:
+    """Limits applied by util-linux prlimit, so the parent never forks with a Python pre-exec hook."""
+    cpu = math.ceil(limits.timeout_s) + 1
+    nproc = 1024 if builder else limits.processes + (_processes_of(os.getuid()) if uid is None else 0)
+    memory = "unlimited" if builder else str(limits.memory_mb << 20)
+    return ["prlimit", f"--cpu={cpu}:{cpu + 1}", f"--as={memory}", f"--nproc={nproc}",
+            f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
+
+
+def _processes_of(uid: int) -> int:
+    """Processes and threads this uid has now: a non-root process limit must leave room for them."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                count += len(os.listdir(entry / "task"))
+        except OSError:
+            continue
+    return count
+
+
+def _kill_all_of(uid: int) -> None:
+    """SIGKILL every process of ``uid``: kill(-1) as that uid reaches exactly those."""
+    subprocess.run(["kill", "-KILL", "-1"], stderr=subprocess.DEVNULL, **_as_user(uid))
+
+
+def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str],
+             uid: int | None) -> Outcome:
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd, env=dict(env), start_new_session=True, **_as_user(uid))
+    except OSError as exc:
+        return Outcome(None, None, "", f"sandbox: cannot start {cmd[0]}: {exc}", 0.0, sandbox_failed=True)
+    deadline = start + limits.timeout_s
+    out, err, exceeded = _pump(proc, stdin.encode(), limits.output_bytes, deadline)
+    timed_out = False
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()) if not exceeded else 0)
+    except subprocess.TimeoutExpired:
+        timed_out = not exceeded
+    _kill_group(proc)
+    code = proc.returncode
+    stderr = err.decode(errors="replace")
+    bwrap_failed = code == 1 and stderr.startswith("bwrap:")
+    sig = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else None)
+    return Outcome(
+        exit_code=None if sig else code, signal=sig, stdout=out.decode(errors="replace"), stderr=stderr,
+        duration_s=time.monotonic() - start, timed_out=timed_out, output_exceeded=exceeded,
+        sandbox_failed=bwrap_failed,
+    )
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _pump(proc: subprocess.Popen, data: bytes, cap: int, deadline: float) -> tuple[bytes, bytes, bool]:
+    """Feed stdin and read stdout/stderr until both close, the deadline, or a stream passes ``cap``."""
+    chunks = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    exceeded = False
+    with selectors.DefaultSelector() as sel:
+        for stream in chunks:
+            sel.register(stream, selectors.EVENT_READ)
+        if data:
+            os.set_blocking(proc.stdin.fileno(), False)
+            sel.register(proc.stdin, selectors.EVENT_WRITE)
+        else:
+            proc.stdin.close()
+        pending = memoryview(data)
+        while sel.get_map() and not exceeded and (remaining := deadline - time.monotonic()) > 0:
+            for key, _ in sel.select(remaining):
+                if key.fileobj is proc.stdin:
+                    try:
+                        pending = pending[os.write(key.fd, pending[:65536]):]
+                    except BrokenPipeError:
+                        pending = pending[:0]
+                    if not pending:
+                        sel.unregister(proc.stdin)
+                        proc.stdin.close()
+                    continue
+                block = os.read(key.fd, 65536)
+                if not block:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf = chunks[key.fileobj]
+                buf += block
+                exceeded = exceeded or len(buf) > cap
+    if exceeded:
+        _kill_group(proc)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        stream.close()
+    return bytes(chunks[proc.stdout][:cap]), bytes(chunks[proc.stderr][:cap]), exceeded
