@@ -72,8 +72,8 @@ def default_cache_dir() -> Path:
 class Executor:
     """A pool that judges programs; use ``run`` for a batch or ``submit`` to overlap with other work."""
 
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    """Programs judged at once."""
+    workers: int | None = None
+    """Programs judged at once (default: one per CPU core)."""
     limits: Limits = field(default_factory=Limits)
     """Limits of each test run."""
     compile_timeout_s: float = 120.0
@@ -85,6 +85,7 @@ class Executor:
     """Stop at a program's first failing io case (False: run all, e.g. for partial-credit rewards)."""
 
     def __post_init__(self) -> None:
+        self.workers = self.workers or os.cpu_count() or 1
         self.sandbox = Sandbox(self.isolation)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
         self._builds = self.cache_dir / "builds"
