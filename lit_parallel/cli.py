@@ -27,7 +27,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     """A plain-text table, columns padded to their widest cell."""
     cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -70,10 +70,9 @@ def parse_program(record: object) -> Program:
     tests = record.get("tests")
     if tests is not None:
         if not isinstance(tests, list) or not all(
-            isinstance(t, dict) and isinstance(t.get("stdin"), str) and isinstance(t.get("stdout"), str)
-            for t in tests
+            isinstance(t, dict) and isinstance(t.get("stdin"), str) and isinstance(t.get("stdout"), str) for t in tests
         ):
-            raise ExecutionError("field 'tests' must be a list of {\"stdin\": str, \"stdout\": str}")
+            raise ExecutionError('field \'tests\' must be a list of {"stdin": str, "stdout": str}')
         tests = tuple(TestCase(t["stdin"], t["stdout"]) for t in tests)
     try:
         language = checked_language(str(record["language"])).name
@@ -92,8 +91,10 @@ def cmd_exec(args: argparse.Namespace) -> int:
     start = time.monotonic()
     tally: Counter[tuple[str, Verdict]] = Counter()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    with Executor(workers=args.workers, limits=limits, isolation=args.isolation) as executor, \
-            args.output.open("w") as out:
+    with (
+        Executor(workers=args.workers, limits=limits, isolation=args.isolation) as executor,
+        args.output.open("w") as out,
+    ):
         for future in [executor.submit(p) for p in programs]:
             result = future.result()
             tally[result.language, result.verdict] += 1
@@ -101,8 +102,11 @@ def cmd_exec(args: argparse.Namespace) -> int:
             out.flush()
     elapsed = time.monotonic() - start
     print(verdict_table(tally), file=sys.stderr)
-    print(f"\n{len(programs)} programs judged in {elapsed:.1f}s ({len(programs) / max(elapsed, 1e-9):.1f}/s), "
-          f"{len(errors)} lines rejected; verdicts in {args.output}", file=sys.stderr)
+    print(
+        f"\n{len(programs)} programs judged in {elapsed:.1f}s ({len(programs) / max(elapsed, 1e-9):.1f}/s), "
+        f"{len(errors)} lines rejected; verdicts in {args.output}",
+        file=sys.stderr,
+    )
     return 1 if errors else 0
 
 

@@ -57,8 +57,12 @@ class Result:
         return self.verdict is Verdict.PASSED
 
     def to_json(self) -> dict:
-        return {**asdict(self), "verdict": self.verdict.value, "passed": self.passed,
-                "duration_s": round(self.duration_s, 4)}
+        return {
+            **asdict(self),
+            "verdict": self.verdict.value,
+            "passed": self.passed,
+            "duration_s": round(self.duration_s, 4),
+        }
 
 
 def default_cache_dir() -> Path:
@@ -134,13 +138,13 @@ class Executor:
             argv = _argv(build.run, source, entry, self.limits)
             return self._run_tests(program, lang, argv, files, elapsed)
 
-    def _run_tests(self, program: Program, lang: Language, argv: list[str], files: dict[str, Path],
-                   elapsed: float) -> Result:
+    def _run_tests(
+        self, program: Program, lang: Language, argv: list[str], files: dict[str, Path], elapsed: float
+    ) -> Result:
         cases = program.tests if program.tests is not None else (None,)
         passed, verdict, outcome = 0, Verdict.PASSED, None
         for case in cases:
-            outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env,
-                                       stdin=case.stdin if case else "")
+            outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env, stdin=case.stdin if case else "")
             elapsed += outcome.duration_s
             case_verdict = classify_run(outcome, case.stdout if case else None, lang.syntax_error)
             if case_verdict is Verdict.PASSED:
@@ -150,11 +154,13 @@ class Executor:
                 verdict = case_verdict
             if self.stop_on_failure:
                 break
-        return Result(program.id, lang.name, verdict, elapsed, _tail(outcome.stderr), _tail(outcome.stdout),
-                      passed, len(cases))
+        return Result(
+            program.id, lang.name, verdict, elapsed, _tail(outcome.stderr), _tail(outcome.stdout), passed, len(cases)
+        )
 
-    def _compiled(self, lang: Language, build: Build, source: str, src_path: Path,
-                  code: str) -> tuple[Path | None, Outcome | None]:
+    def _compiled(
+        self, lang: Language, build: Build, source: str, src_path: Path, code: str
+    ) -> tuple[Path | None, Outcome | None]:
         """The artefact directory for this code (compiling it once), or None and the failed compile."""
         key = hashlib.sha256(json.dumps([lang.name, build.compile, source, code]).encode()).hexdigest()
         final = self._builds / key[:2] / key
@@ -168,10 +174,17 @@ class Executor:
                 for path in writable.values():
                     os.chown(path, BUILDER_UID, BUILDER_UID)
             os.chmod(staging, 0o755)
-            limits = Limits(timeout_s=self.compile_timeout_s, file_mb=512, tmp_mb=1024,
-                            output_bytes=self.limits.output_bytes)
-            outcome = self.sandbox.run(_argv(build.compile, source, "main", self.limits), limits,
-                                       files={source: src_path}, writable=writable, env=lang.env, builder=True)
+            limits = Limits(
+                timeout_s=self.compile_timeout_s, file_mb=512, tmp_mb=1024, output_bytes=self.limits.output_bytes
+            )
+            outcome = self.sandbox.run(
+                _argv(build.compile, source, "main", self.limits),
+                limits,
+                files={source: src_path},
+                writable=writable,
+                env=lang.env,
+                builder=True,
+            )
             if classify_compile(outcome) is not None:
                 shutil.rmtree(staging, ignore_errors=True)
                 return None, outcome
@@ -196,8 +209,7 @@ def checked_language(name: str) -> Language:
     """The language called ``name``, with its toolchain present, else a clear ExecutionError."""
     lang = get_language(name)
     if missing := lang.missing_tools():
-        raise ExecutionError(f"{lang.name} toolchain missing ({', '.join(missing)} not found); "
-                             f"install: {lang.install}")
+        raise ExecutionError(f"{lang.name} toolchain missing ({', '.join(missing)} not found); install: {lang.install}")
     return lang
 
 

@@ -99,10 +99,21 @@ def resolve_tool(tool: str) -> str:
 _JAVA_CP = "{build}:/usr/share/java/javatuples.jar"
 # Flags that make the JVM reserve little address space beyond its heap, so that it starts
 # under the same address-space limit as everything else.
-_JVM = ("-XX:+UseSerialGC", "-Xmx{heap_mb}m", "-Xss16m", "-XX:ReservedCodeCacheSize=64m",
-        "-XX:CompressedClassSpaceSize=64m", "-XX:MaxMetaspaceSize=192m")
-_GO_ENV = {"GOCACHE": "{home}/.gocache", "GOPATH": "/usr/share/gocode", "GO111MODULE": "off",
-           "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+_JVM = (
+    "-XX:+UseSerialGC",
+    "-Xmx{heap_mb}m",
+    "-Xss16m",
+    "-XX:ReservedCodeCacheSize=64m",
+    "-XX:CompressedClassSpaceSize=64m",
+    "-XX:MaxMetaspaceSize=192m",
+)
+_GO_ENV = {
+    "GOCACHE": "{home}/.gocache",
+    "GOPATH": "/usr/share/gocode",
+    "GO111MODULE": "off",
+    "CGO_ENABLED": "0",
+    "GOFLAGS": "-buildvcs=false",
+}
 _GO_TEST = r"\bfunc\s+Test\w*\s*\(\s*\w+\s+\*testing\.T\s*\)"
 # rustup's proxies find their toolchain through RUSTUP_HOME, which the sandbox's empty
 # environment would otherwise lose.
@@ -110,48 +121,129 @@ _RUST_ENV = {"RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".ru
 _PY_SYNTAX = r"^(SyntaxError|IndentationError|TabError)\b"
 
 LANGUAGES: tuple[Language, ...] = (
-    Language("python", ("py", "python3"), (Build("main.py", (sys.executable, "-B", "{src}")),),
-             install="python3", syntax_error=_PY_SYNTAX),
-    Language("javascript", ("js", "node", "nodejs"),
-             (Build("main.js", ("node", "--max-old-space-size={heap_mb}", "{src}")),),
-             install="nodejs", syntax_error=r"^SyntaxError: "),
-    Language("typescript", ("ts",),
-             (Build("main.ts", ("node", "--max-old-space-size={heap_mb}", "{build}/main.js"),
-                    compile=("tsc", "--target", "es2020", "--module", "commonjs", "--outDir", "{build}",
-                             "{src}")),),
-             install="node-typescript (or npm install -g typescript)"),
-    Language("cpp", ("c++", "cc", "cxx"),
-             (Build("main.cpp", ("{build}/main",),
-                    compile=("g++", "-std=c++17", "-O2", "-o", "{build}/main", "{src}", "-lm", "-lcrypto")),),
-             install="g++ (libboost-dev, libssl-dev for benchmark programs that include them)"),
-    Language("c", (), (Build("main.c", ("{build}/main",),
-                             compile=("gcc", "-std=gnu11", "-O2", "-o", "{build}/main", "{src}", "-lm")),),
-             install="gcc"),
-    Language("java", (),
-             (Build("{main}.java", ("java", *_JVM, "-ea", "-cp", _JAVA_CP, "{main}"),
-                    compile=("javac", "-J-Xmx512m", "-encoding", "UTF-8", "-nowarn", "-d", "{build}",
-                             "-cp", _JAVA_CP, "{src}")),),
-             install="default-jdk-headless (libjavatuples-java for MultiPL-E)", main_name="java_class"),
-    Language("go", ("golang",),
-             (Build("main_test.go", ("{build}/main.test",), when=_GO_TEST,
-                    compile=("go", "test", "-c", "-o", "{build}/main.test", "{src}")),
-              Build("main.go", ("{build}/main",), compile=("go", "build", "-o", "{build}/main", "{src}"))),
-             install="golang-go (golang-github-stretchr-testify-dev for HumanEval-X)", env=_GO_ENV,
-             compile_caches=(".gocache",)),
-    Language("rust", ("rs",),
-             (Build("main.rs", ("{build}/main",), when=r"#\[test\]",
-                    compile=("rustc", "--test", "--edition", "2021", "-O", "-o", "{build}/main", "{src}")),
-              Build("main.rs", ("{build}/main",),
-                    compile=("rustc", "--edition", "2021", "-O", "-o", "{build}/main", "{src}"))),
-             install="rustc", env=_RUST_ENV),
-    Language("php", (), (Build("main.php", ("php", "-d", "memory_limit=-1", "{src}")),),
-             install="php-cli", syntax_error=r"PHP Parse error|^Parse error"),
-    Language("ruby", ("rb",), (Build("main.rb", ("ruby", "{src}")),),
-             install="ruby (ruby-test-unit for MultiPL-E)", syntax_error=r"syntax error"),
-    Language("lua", (), (Build("main.lua", ("lua5.4", "{src}")),),
-             install="lua5.4 (lua-unit for MultiPL-E)"),
-    Language("perl", ("pl",), (Build("main.pl", ("perl", "{src}")),),
-             install="perl (libtest-deep-perl for MultiPL-E)"),
+    Language(
+        "python",
+        ("py", "python3"),
+        (Build("main.py", (sys.executable, "-B", "{src}")),),
+        install="python3",
+        syntax_error=_PY_SYNTAX,
+    ),
+    Language(
+        "javascript",
+        ("js", "node", "nodejs"),
+        (Build("main.js", ("node", "--max-old-space-size={heap_mb}", "{src}")),),
+        install="nodejs",
+        syntax_error=r"^SyntaxError: ",
+    ),
+    Language(
+        "typescript",
+        ("ts",),
+        (
+            Build(
+                "main.ts",
+                ("node", "--max-old-space-size={heap_mb}", "{build}/main.js"),
+                compile=("tsc", "--target", "es2020", "--module", "commonjs", "--outDir", "{build}", "{src}"),
+            ),
+        ),
+        install="node-typescript (or npm install -g typescript)",
+    ),
+    Language(
+        "cpp",
+        ("c++", "cc", "cxx"),
+        (
+            Build(
+                "main.cpp",
+                ("{build}/main",),
+                compile=("g++", "-std=c++17", "-O2", "-o", "{build}/main", "{src}", "-lm", "-lcrypto"),
+            ),
+        ),
+        install="g++ (libboost-dev, libssl-dev for benchmark programs that include them)",
+    ),
+    Language(
+        "c",
+        (),
+        (
+            Build(
+                "main.c", ("{build}/main",), compile=("gcc", "-std=gnu11", "-O2", "-o", "{build}/main", "{src}", "-lm")
+            ),
+        ),
+        install="gcc",
+    ),
+    Language(
+        "java",
+        (),
+        (
+            Build(
+                "{main}.java",
+                ("java", *_JVM, "-ea", "-cp", _JAVA_CP, "{main}"),
+                compile=(
+                    "javac",
+                    "-J-Xmx512m",
+                    "-encoding",
+                    "UTF-8",
+                    "-nowarn",
+                    "-d",
+                    "{build}",
+                    "-cp",
+                    _JAVA_CP,
+                    "{src}",
+                ),
+            ),
+        ),
+        install="default-jdk-headless (libjavatuples-java for MultiPL-E)",
+        main_name="java_class",
+    ),
+    Language(
+        "go",
+        ("golang",),
+        (
+            Build(
+                "main_test.go",
+                ("{build}/main.test",),
+                when=_GO_TEST,
+                compile=("go", "test", "-c", "-o", "{build}/main.test", "{src}"),
+            ),
+            Build("main.go", ("{build}/main",), compile=("go", "build", "-o", "{build}/main", "{src}")),
+        ),
+        install="golang-go (golang-github-stretchr-testify-dev for HumanEval-X)",
+        env=_GO_ENV,
+        compile_caches=(".gocache",),
+    ),
+    Language(
+        "rust",
+        ("rs",),
+        (
+            Build(
+                "main.rs",
+                ("{build}/main",),
+                when=r"#\[test\]",
+                compile=("rustc", "--test", "--edition", "2021", "-O", "-o", "{build}/main", "{src}"),
+            ),
+            Build(
+                "main.rs",
+                ("{build}/main",),
+                compile=("rustc", "--edition", "2021", "-O", "-o", "{build}/main", "{src}"),
+            ),
+        ),
+        install="rustc",
+        env=_RUST_ENV,
+    ),
+    Language(
+        "php",
+        (),
+        (Build("main.php", ("php", "-d", "memory_limit=-1", "{src}")),),
+        install="php-cli",
+        syntax_error=r"PHP Parse error|^Parse error",
+    ),
+    Language(
+        "ruby",
+        ("rb",),
+        (Build("main.rb", ("ruby", "{src}")),),
+        install="ruby (ruby-test-unit for MultiPL-E)",
+        syntax_error=r"syntax error",
+    ),
+    Language("lua", (), (Build("main.lua", ("lua5.4", "{src}")),), install="lua5.4 (lua-unit for MultiPL-E)"),
+    Language("perl", ("pl",), (Build("main.pl", ("perl", "{src}")),), install="perl (libtest-deep-perl for MultiPL-E)"),
     Language("bash", ("sh", "shell"), (Build("main.sh", ("bash", "{src}")),), install="bash"),
     Language("racket", ("rkt",), (Build("main.rkt", ("racket", "{src}")),), install="racket"),
     Language("ocaml", ("ml",), (Build("main.ml", ("ocaml", "{src}")),), install="ocaml"),

@@ -12,6 +12,7 @@ process left with that uid is killed afterwards, even one that escaped its sessi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -68,8 +69,12 @@ def bwrap_status() -> str | None:
     exe = shutil.which("bwrap")
     if exe is None:
         return "bwrap is not installed (apt-get install bubblewrap)"
-    probe = subprocess.run([exe, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
-                           capture_output=True, text=True, **_as_user(_spare_uid()))
+    probe = subprocess.run(
+        [exe, "--unshare-all", "--ro-bind", "/", "/", "--", "/bin/true"],
+        capture_output=True,
+        text=True,
+        **_as_user(_spare_uid()),
+    )
     return None if probe.returncode == 0 else f"bwrap cannot create namespaces here: {probe.stderr.strip()}"
 
 
@@ -110,9 +115,11 @@ class Sandbox:
         if isolation == "bwrap" and problem:
             raise RuntimeError(problem)
         if isolation == "auto" and problem:
-            log.warning("UNSANDBOXED EXECUTION: %s; model-written code now runs under rlimits and "
-                        "a process group only, with full access to this machine's files and network.",
-                        problem)
+            log.warning(
+                "UNSANDBOXED EXECUTION: %s; model-written code now runs under rlimits and "
+                "a process group only, with full access to this machine's files and network.",
+                problem,
+            )
         self.uses_bwrap = isolation == "bwrap" or (isolation == "auto" and problem is None)
         self._uids = _UidPool() if os.geteuid() == 0 else None
 
@@ -120,9 +127,17 @@ class Sandbox:
     def uses_builder_uid(self) -> bool:
         return self._uids is not None
 
-    def run(self, argv: list[str], limits: Limits, *, files: Mapping[str, Path] = {},
-            writable: Mapping[str, Path] = {}, stdin: str = "", env: Mapping[str, str] = {},
-            builder: bool = False) -> Outcome:
+    def run(
+        self,
+        argv: list[str],
+        limits: Limits,
+        *,
+        files: Mapping[str, Path] = {},
+        writable: Mapping[str, Path] = {},
+        stdin: str = "",
+        env: Mapping[str, str] = {},
+        builder: bool = False,
+    ) -> Outcome:
         """Run ``argv`` in the home directory holding ``files`` (read-only) and ``writable`` dirs.
 
         Keys are names inside the home directory, values host paths. Environment values may use
@@ -146,11 +161,26 @@ class Sandbox:
                 self._uids.release(uid)
 
 
-def _bwrap_argv(argv: list[str], limits: Limits, files: Mapping[str, Path],
-                writable: Mapping[str, Path], env: Mapping[str, str]) -> list[str]:
-    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-           "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--size", str(limits.tmp_mb << 20), "--tmpfs", HOME]
+def _bwrap_argv(
+    argv: list[str], limits: Limits, files: Mapping[str, Path], writable: Mapping[str, Path], env: Mapping[str, str]
+) -> list[str]:
+    cmd = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        str(limits.tmp_mb << 20),
+        "--tmpfs",
+        HOME,
+    ]
     for name, host in files.items():
         cmd += ["--ro-bind", str(host), f"{HOME}/{name}"]
     for name, host in writable.items():
@@ -158,7 +188,7 @@ def _bwrap_argv(argv: list[str], limits: Limits, files: Mapping[str, Path],
     cmd += ["--chdir", HOME, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
-    return cmd + ["--", *argv]
+    return [*cmd, "--", *argv]
 
 
 def _populate(home: Path, files: Mapping[str, Path], writable: Mapping[str, Path], uid: int | None) -> None:
@@ -174,8 +204,15 @@ def _prlimit(limits: Limits, builder: bool, uid: int | None) -> list[str]:
     cpu = math.ceil(limits.timeout_s) + 1
     nproc = 1024 if builder else limits.processes + (_processes_of(os.getuid()) if uid is None else 0)
     memory = "unlimited" if builder else str(limits.memory_mb << 20)
-    return ["prlimit", f"--cpu={cpu}:{cpu + 1}", f"--as={memory}", f"--nproc={nproc}",
-            f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
+    return [
+        "prlimit",
+        f"--cpu={cpu}:{cpu + 1}",
+        f"--as={memory}",
+        f"--nproc={nproc}",
+        f"--fsize={limits.file_mb << 20}",
+        "--core=0",
+        "--",
+    ]
 
 
 def _processes_of(uid: int) -> int:
@@ -195,12 +232,19 @@ def _kill_all_of(uid: int) -> None:
     subprocess.run(["kill", "-KILL", "-1"], stderr=subprocess.DEVNULL, **_as_user(uid))
 
 
-def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str],
-             uid: int | None) -> Outcome:
+def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str], uid: int | None) -> Outcome:
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=cwd, env=dict(env), start_new_session=True, **_as_user(uid))
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,
+            **_as_user(uid),
+        )
     except OSError as exc:
         return Outcome(None, None, "", f"sandbox: cannot start {cmd[0]}: {exc}", 0.0, sandbox_failed=True)
     deadline = start + limits.timeout_s
@@ -216,17 +260,20 @@ def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[
     bwrap_failed = code == 1 and stderr.startswith("bwrap:")
     sig = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else None)
     return Outcome(
-        exit_code=None if sig else code, signal=sig, stdout=out.decode(errors="replace"), stderr=stderr,
-        duration_s=time.monotonic() - start, timed_out=timed_out, output_exceeded=exceeded,
+        exit_code=None if sig else code,
+        signal=sig,
+        stdout=out.decode(errors="replace"),
+        stderr=stderr,
+        duration_s=time.monotonic() - start,
+        timed_out=timed_out,
+        output_exceeded=exceeded,
         sandbox_failed=bwrap_failed,
     )
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()
 
 
@@ -247,7 +294,7 @@ def _pump(proc: subprocess.Popen, data: bytes, cap: int, deadline: float) -> tup
             for key, _ in sel.select(remaining):
                 if key.fileobj is proc.stdin:
                     try:
-                        pending = pending[os.write(key.fd, pending[:65536]):]
+                        pending = pending[os.write(key.fd, pending[:65536]) :]
                     except BrokenPipeError:
                         pending = pending[:0]
                     if not pending:
