@@ -145,20 +145,24 @@ class Sandbox:
         """
         uid = (BUILDER_UID if builder else self._uids.acquire()) if self._uids else None
         try:
-            with tempfile.TemporaryDirectory(prefix="lp-run-") as scratch:
-                home = HOME if self.uses_bwrap else scratch
-                full_env = {"PATH": PATH, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
-                full_env.update({k: v.replace("{home}", home) for k, v in env.items()})
-                if self.uses_bwrap:
-                    cmd = _bwrap_argv(argv, limits, files, writable, full_env)
-                else:
-                    cmd = argv
-                    _populate(Path(scratch), files, writable, uid)
-                return _execute(_prlimit(limits, builder, uid) + cmd, stdin, limits, scratch, full_env, uid)
+            if self.uses_bwrap:
+                full_env = _environment(HOME, env)
+                cmd = _bwrap_argv(argv, limits, files, writable, full_env)
+                return _execute(_prlimit(limits, builder, uid) + cmd, stdin, limits, "/", full_env, uid)
+            with tempfile.TemporaryDirectory(prefix="lp-run-") as home:
+                _populate(Path(home), files, writable, uid)
+                full_env = _environment(home, env)
+                return _execute(_prlimit(limits, builder, uid) + argv, stdin, limits, home, full_env, uid)
         finally:
             if uid is not None and not builder:
                 _kill_all_of(uid)
                 self._uids.release(uid)
+
+
+def _environment(home: str, extra: Mapping[str, str]) -> dict[str, str]:
+    env = {"PATH": PATH, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+    env.update({k: v.replace("{home}", home) for k, v in extra.items()})
+    return env
 
 
 def _bwrap_argv(
