@@ -25,6 +25,8 @@ TAIL_CHARS = 2000
 class TestCase:
     """One io case: the program reads ``stdin`` and must print ``stdout``."""
 
+    __test__ = False  # not a pytest class, despite its name
+
     stdin: str
     stdout: str
 

@@ -91,7 +91,8 @@ class _UidPool:
 
     def __init__(self, size: int = 64) -> None:
         base = 1_000_000 + (os.getpid() % 1_000_000) * size
-        self._free = list(range(base, base + size))
+        self.uids = range(base, base + size)
+        self._free = list(self.uids)
         self._lock = threading.Condition()
 
     def acquire(self) -> int:
@@ -127,6 +128,11 @@ class Sandbox:
     def uses_builder_uid(self) -> bool:
         return self._uids is not None
 
+    @property
+    def run_uids(self) -> range:
+        """The uids this process's runs use (empty unless the trainer is root)."""
+        return self._uids.uids if self._uids else range(0)
+
     def run(
         self,
         argv: list[str],
@@ -148,11 +154,11 @@ class Sandbox:
             if self.uses_bwrap:
                 full_env = _environment(HOME, env)
                 cmd = _bwrap_argv(argv, limits, files, writable, full_env)
-                return _execute(_prlimit(limits, builder, uid) + cmd, stdin, limits, "/", full_env, uid)
+                return _execute(_prlimit(limits, builder, uid) + cmd, stdin, limits, "/", full_env, uid, True)
             with tempfile.TemporaryDirectory(prefix="lp-run-") as home:
                 _populate(Path(home), files, writable, uid)
                 full_env = _environment(home, env)
-                return _execute(_prlimit(limits, builder, uid) + argv, stdin, limits, home, full_env, uid)
+                return _execute(_prlimit(limits, builder, uid) + argv, stdin, limits, home, full_env, uid, False)
         finally:
             if uid is not None and not builder:
                 _kill_all_of(uid)
@@ -168,23 +174,11 @@ def _environment(home: str, extra: Mapping[str, str]) -> dict[str, str]:
 def _bwrap_argv(
     argv: list[str], limits: Limits, files: Mapping[str, Path], writable: Mapping[str, Path], env: Mapping[str, str]
 ) -> list[str]:
-    cmd = [
-        "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--size",
-        str(limits.tmp_mb << 20),
-        "--tmpfs",
-        HOME,
-    ]
+    # --as-pid-1: our own init (below) is the namespace's pid 1 and the outer bwrap waits for it
+    # directly; bwrap's reaper would be orphaned at exit and left a zombie (counted against the
+    # uid's process limit) wherever the machine's init does not reap, as in many containers.
+    cmd = "bwrap --unshare-all --as-pid-1 --die-with-parent --new-session --ro-bind / / --dev /dev --proc /proc".split()
+    cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", HOME]
     for name, host in files.items():
         cmd += ["--ro-bind", str(host), f"{HOME}/{name}"]
     for name, host in writable.items():
@@ -192,7 +186,9 @@ def _bwrap_argv(
     cmd += ["--chdir", HOME, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
-    return [*cmd, "--", *argv]
+    # A shell as the namespace's init, with the program as its child: the program keeps the
+    # ordinary signal semantics (SIGXFSZ, SIGXCPU, SIGABRT) that an init process is shielded from.
+    return [*cmd, "--", "/bin/sh", "-c", '"$@"; exit $?', "sh", *argv]
 
 
 def _populate(home: Path, files: Mapping[str, Path], writable: Mapping[str, Path], uid: int | None) -> None:
@@ -232,11 +228,17 @@ def _processes_of(uid: int) -> int:
 
 
 def _kill_all_of(uid: int) -> None:
-    """SIGKILL every process of ``uid``: kill(-1) as that uid reaches exactly those."""
-    subprocess.run(["kill", "-KILL", "-1"], stderr=subprocess.DEVNULL, **_as_user(uid))
+    """SIGKILL every process of ``uid``: kill(-1) as that uid reaches exactly those. A few rounds,
+    since a fork bomb may fork while the first one goes through the process table."""
+    for _ in range(3):
+        if subprocess.run(["kill", "-KILL", "-1"], stderr=subprocess.DEVNULL, **_as_user(uid)).returncode:
+            return  # nothing left to signal
 
 
-def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str], uid: int | None) -> Outcome:
+def _execute(
+    cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str], uid: int | None, nested: bool
+) -> Outcome:
+    """Run ``cmd`` to its end or its limits; ``nested``: it is bwrap, running the program as its child."""
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -258,7 +260,7 @@ def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[
         proc.wait(timeout=max(0.0, deadline - time.monotonic()) if not exceeded else 0)
     except subprocess.TimeoutExpired:
         timed_out = not exceeded
-    _kill_group(proc)
+    _terminate(proc, nested)
     code = proc.returncode
     stderr = err.decode(errors="replace")
     bwrap_failed = code == 1 and stderr.startswith("bwrap:")
@@ -275,10 +277,28 @@ def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[
     )
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _terminate(proc: subprocess.Popen, nested: bool) -> None:
+    """Kill whatever still runs. Under bwrap, kill the namespace's init: the kernel then kills the
+    rest of the namespace, and bwrap reaps its child and exits, leaving no zombie behind."""
+    if proc.poll() is not None:
+        return
+    if nested:
+        for child in _children(proc.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.0)
+            return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _pump(proc: subprocess.Popen, data: bytes, cap: int, deadline: float) -> tuple[bytes, bytes, bool]:
@@ -312,8 +332,6 @@ def _pump(proc: subprocess.Popen, data: bytes, cap: int, deadline: float) -> tup
                 buf = chunks[key.fileobj]
                 buf += block
                 exceeded = exceeded or len(buf) > cap
-    if exceeded:
-        _kill_group(proc)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         stream.close()
     return bytes(chunks[proc.stdout][:cap]), bytes(chunks[proc.stderr][:cap]), exceeded

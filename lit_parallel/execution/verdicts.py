@@ -51,7 +51,7 @@ _MEMORY = re.compile(
     r"Allowed memory size of \d+ bytes exhausted|not enough memory|cannot allocate vector|"
     r"Out of memory|NoMemoryError|insufficient memory",
 )
-_FILE_LIMIT = re.compile(r"File too large|No space left on device|Disk quota exceeded")
+_FILE_LIMIT = re.compile(r"File too large|No space left on device|Disk quota exceeded|\bEFBIG\b|\bENOSPC\b")
 # Test frameworks and assert statements of the registry's PLs: a script-style test that ends
 # with one of these failed its tests rather than crashing.
 _ASSERTION = re.compile(

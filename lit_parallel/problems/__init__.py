@@ -1,0 +1,1 @@
+"""Benchmark problems turned into programs the executor can judge."""
