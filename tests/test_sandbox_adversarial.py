@@ -106,7 +106,8 @@ CASES: list[tuple[str, set[Verdict], str | None, dict[str, str]]] = [
         {Verdict.FAILED, Verdict.RUNTIME_ERROR},
         "connected",
         {
-            "python": "import socket\nsocket.create_connection(('127.0.0.1', %(port)d), timeout=1)\nprint('connected')\n",
+            "python": "import socket\nsocket.create_connection(('127.0.0.1', %(port)d), timeout=1)\n"
+            "print('connected')\n",
             "javascript": "require('net').connect(%(port)d, '127.0.0.1', () => { console.log('connected');"
             " process.exit(0); }).on('error', () => process.exit(1));\n",
             "cpp": "#include <arpa/inet.h>\n#include <cstdio>\n#include <sys/socket.h>\nint main(){\n"
@@ -130,10 +131,12 @@ CASES: list[tuple[str, set[Verdict], str | None, dict[str, str]]] = [
         {Verdict.FAILED, Verdict.RUNTIME_ERROR},
         "parent killed",
         {
-            "python": "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
-            "    except OSError:\n        pass\n",
-            "javascript": "for (const pid of [process.ppid, 1]) { try { process.kill(pid, 'SIGKILL'); } catch (e) {} }\n",
-            "cpp": "#include <csignal>\n#include <unistd.h>\nint main(){ kill(getppid(), SIGKILL); kill(1, SIGKILL); }\n",
+            "python": "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
+            "        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n",
+            "javascript": "for (const pid of [process.ppid, 1]) {\n"
+            "  try { process.kill(pid, 'SIGKILL'); } catch (e) {}\n}\n",
+            "cpp": "#include <csignal>\n#include <unistd.h>\n"
+            "int main(){ kill(getppid(), SIGKILL); kill(1, SIGKILL); }\n",
         },
     ),
     (
@@ -143,7 +146,8 @@ CASES: list[tuple[str, set[Verdict], str | None, dict[str, str]]] = [
         {
             "python": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
             "        os.close(1); os.close(2)\n        time.sleep(10**6)\n",
-            "javascript": "require('child_process').spawn('sleep', ['1000000'], {detached: true, stdio: 'ignore'}).unref();\n",
+            "javascript": "require('child_process')\n"
+            "  .spawn('sleep', ['1000000'], {detached: true, stdio: 'ignore'}).unref();\n",
             "cpp": "#include <unistd.h>\nint main(){ if (fork() == 0) { setsid(); if (fork() == 0) {"
             " close(1); close(2); sleep(1000000); } } }\n",
         },

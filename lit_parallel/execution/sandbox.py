@@ -177,7 +177,8 @@ def _bwrap_argv(
     # --as-pid-1: our own init (below) is the namespace's pid 1 and the outer bwrap waits for it
     # directly; bwrap's reaper would be orphaned at exit and left a zombie (counted against the
     # uid's process limit) wherever the machine's init does not reap, as in many containers.
-    cmd = "bwrap --unshare-all --as-pid-1 --die-with-parent --new-session --ro-bind / / --dev /dev --proc /proc".split()
+    cmd = ["bwrap", "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session"]
+    cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", HOME]
     for name, host in files.items():
         cmd += ["--ro-bind", str(host), f"{HOME}/{name}"]

@@ -1,0 +1,72 @@
+"""The command line as a user runs it: `lit-parallel languages` and `lit-parallel exec`."""
+
+import json
+import subprocess
+
+from lit_parallel import cli
+from lit_parallel.execution import LANGUAGES, languages
+
+
+def test_languages_lists_every_language_with_its_toolchain_status():
+    out = subprocess.run(["lit-parallel", "languages"], capture_output=True, text=True, check=True).stdout
+    for lang in LANGUAGES:
+        line = next(row for row in out.splitlines() if row.startswith(lang.name + " "))
+        assert ("ok" in line.split()) == lang.available, line
+    assert "sandbox: bubblewrap" in out
+
+
+def write_jsonl(path, lines):
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+
+
+def test_exec_judges_good_lines_and_names_bad_ones(tmp_path, capsys, monkeypatch):
+    programs = tmp_path / "programs.jsonl"
+    write_jsonl(
+        programs,
+        [
+            {
+                "id": "ok",
+                "language": "python",
+                "code": "print(sum(map(int, input().split())))",
+                "tests": [{"stdin": "1 2", "stdout": "3"}],
+            },
+            "{not json",
+            {"id": "no-code", "language": "python"},
+            {"id": "cobol", "language": "cobol", "code": "DISPLAY 'HI'."},
+            {"id": "go-missing", "language": "go", "code": "package main\nfunc main() {}"},
+            {"id": "bad-tests", "language": "python", "code": "", "tests": [{"stdin": 1}]},
+            {"id": "script", "language": "py", "code": "assert 1 + 1 == 3"},
+        ],
+    )
+    real_which = languages._which
+    monkeypatch.setattr(languages, "_which", lambda tool: None if tool == "go" else real_which(tool))
+    verdicts = tmp_path / "out" / "verdicts.jsonl"
+
+    code = cli.main(["exec", "--input", str(programs), "--output", str(verdicts), "--timeout", "5"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{programs}:2: not JSON" in err
+    assert f"{programs}:3: field 'code' is missing" in err
+    assert f"{programs}:4: field 'language': unknown language 'cobol'" in err
+    assert f"{programs}:5: field 'language': go toolchain missing (go not found); install: golang-go" in err
+    assert f"{programs}:6: field 'tests' must be a list" in err
+    rows = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert [(r["id"], r["language"], r["verdict"], r["passed"]) for r in rows] == [
+        ("ok", "python", "passed", True),
+        ("script", "python", "failed", False),
+    ]
+    assert set(rows[0]) >= {"id", "language", "verdict", "passed", "duration_s", "stderr_tail"}
+    assert "AssertionError" in rows[1]["stderr_tail"]
+
+
+def test_exec_exits_zero_when_every_line_was_judged(tmp_path):
+    programs = tmp_path / "programs.jsonl"
+    write_jsonl(programs, [{"id": 1, "language": "javascript", "code": "process.exit(3)"}])
+    verdicts = tmp_path / "verdicts.jsonl"
+    run = subprocess.run(
+        ["lit-parallel", "exec", "--input", programs, "--output", verdicts], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(verdicts.read_text())["verdict"] == "runtime_error"
+    assert "1 programs judged" in run.stderr
