@@ -78,6 +78,16 @@ def bwrap_status() -> str | None:
     return None if probe.returncode == 0 else f"bwrap cannot create namespaces here: {probe.stderr.strip()}"
 
 
+@cache
+def _warn_unsandboxed(problem: str) -> None:
+    """Once per process, however many executors are made."""
+    log.warning(
+        "UNSANDBOXED EXECUTION: %s; model-written code now runs under rlimits and a process group only, "
+        "with full access to this machine's files and network.",
+        problem,
+    )
+
+
 def _as_user(uid: int | None) -> dict:
     return {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
 
@@ -116,11 +126,7 @@ class Sandbox:
         if isolation == "bwrap" and problem:
             raise RuntimeError(problem)
         if isolation == "auto" and problem:
-            log.warning(
-                "UNSANDBOXED EXECUTION: %s; model-written code now runs under rlimits and "
-                "a process group only, with full access to this machine's files and network.",
-                problem,
-            )
+            _warn_unsandboxed(problem)
         self.uses_bwrap = isolation == "bwrap" or (isolation == "auto" and problem is None)
         self._uids = _UidPool() if os.geteuid() == 0 else None
 
