@@ -78,7 +78,10 @@ def parse_program(record: object) -> Program:
         language = checked_language(str(record["language"])).name
     except ExecutionError as exc:
         raise ExecutionError(f"field 'language': {exc}") from None
-    return Program(language, record["code"], tests, str(record["id"]))
+    marker = record.get("marker")
+    if marker is not None and not isinstance(marker, str):
+        raise ExecutionError("field 'marker' must be a string")
+    return Program(language, record["code"], tests, str(record["id"]), marker)
 
 
 def cmd_exec(args: argparse.Namespace) -> int:

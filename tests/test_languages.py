@@ -61,3 +61,12 @@ def test_compiled_artefacts_are_cached_by_content(executor, tmp_path):
     first, second = (executor.judge(Program("cpp", code, (TestCase("2 2", "4"),))) for _ in range(2))
     assert first.verdict is second.verdict is Verdict.PASSED
     assert second.duration_s < first.duration_s  # the second skips the compile
+
+
+def test_marker_fails_a_program_that_exits_before_its_tests(executor):
+    tests = "\nassert add(2, 3) == 5\nprint('tests-done-91c2')\n"
+    honest = Program("python", "def add(a, b):\n    return a + b\n" + tests, marker="tests-done-91c2")
+    hacker = Program("python", "import sys\nsys.exit(0)\ndef add(a, b):\n    return 0\n" + tests)
+    assert executor.judge(honest).verdict is Verdict.PASSED
+    assert executor.judge(hacker).verdict is Verdict.PASSED  # what exit-code judging alone allows
+    assert executor.judge(replace(hacker, marker="tests-done-91c2")).verdict is Verdict.FAILED

@@ -59,7 +59,7 @@ CASES: list[tuple[str, set[Verdict], str | None, dict[str, str]]] = [
         {Verdict.MEMORY_LIMIT},
         None,
         {
-            "python": "x = []\nwhile True:\n    x.append( * 10**8)\n",
+            "python": "x = []\nwhile True:\n    x.append(' ' * 10**8)\n",
             "javascript": "const a = [];\nfor (;;) a.push(new Array(1e6).fill(1.5));\n",
             "cpp": "#include <vector>\nint main(){ std::vector<std::vector<char>> v;"
             " for(;;) v.emplace_back(1 << 27, 'x'); }\n",

@@ -49,3 +49,9 @@ def test_outputs_match_normalises_trailing_whitespace_only():
     assert outputs_match("1 2  \n3\r\n\n\n", "1 2\n3")
     assert not outputs_match(" 1 2", "1 2")
     assert not outputs_match("1  2", "1 2")
+
+
+def test_marker_catches_an_early_exit_that_skipped_the_tests():
+    assert classify_run(outcome(stdout="noise\ndone-7f3a\n"), None, marker="done-7f3a") is Verdict.PASSED
+    assert classify_run(outcome(stdout=""), None, marker="done-7f3a") is Verdict.FAILED
+    assert classify_run(outcome(stdout="done-7f3a\nlater"), None, marker="done-7f3a") is Verdict.FAILED

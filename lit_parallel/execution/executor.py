@@ -39,6 +39,9 @@ class Program:
     code: str
     tests: tuple[TestCase, ...] | None = None
     id: str = ""
+    marker: str | None = None
+    """Script style: pass also requires this as the last line of stdout. A test harness that prints
+    it after its last test catches programs that exit 0 before their tests run (a reward hack)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,7 @@ class Executor:
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
         self._builds = self.cache_dir / "builds"
         self._builds.mkdir(parents=True, exist_ok=True)
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._compile_locks = [threading.Lock() for _ in range(64)]
 
     def submit(self, program: Program) -> Future[Result]:
         return self._pool.submit(self.judge, program)
@@ -148,7 +150,7 @@ class Executor:
         for case in cases:
             outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env, stdin=case.stdin if case else "")
             elapsed += outcome.duration_s
-            case_verdict = classify_run(outcome, case.stdout if case else None, lang.syntax_error)
+            case_verdict = classify_run(outcome, case.stdout if case else None, lang.syntax_error, program.marker)
             if case_verdict is Verdict.PASSED:
                 passed += 1
                 continue
@@ -166,7 +168,8 @@ class Executor:
         """The artefact directory for this code (compiling it once), or None and the failed compile."""
         key = hashlib.sha256(json.dumps([lang.name, build.compile, source, code]).encode()).hexdigest()
         final = self._builds / key[:2] / key
-        with self._lock_for(key):
+        # Striped locks: two threads never compile the same program at once.
+        with self._compile_locks[int(key[:8], 16) % len(self._compile_locks)]:
             if final.is_dir():
                 return final, None
             final.parent.mkdir(exist_ok=True)
@@ -201,10 +204,6 @@ class Executor:
             path.mkdir(exist_ok=True)
             caches[name] = path
         return caches
-
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._key_locks.setdefault(key, threading.Lock())
 
 
 def checked_language(name: str) -> Language:

@@ -76,8 +76,11 @@ def classify_compile(outcome: Outcome) -> Verdict | None:
     return None if outcome.ok else Verdict.COMPILE_ERROR
 
 
-def classify_run(outcome: Outcome, expected_stdout: str | None, syntax_error: str | None = None) -> Verdict:
-    """Judge one run: ``expected_stdout`` for io tests, None for script tests (pass = exit 0)."""
+def classify_run(
+    outcome: Outcome, expected_stdout: str | None, syntax_error: str | None = None, marker: str | None = None
+) -> Verdict:
+    """Judge one run: ``expected_stdout`` for io tests, None for script tests (pass = exit 0, and
+    ``marker``, if given, as the last line of stdout)."""
     if outcome.sandbox_failed:
         return Verdict.SANDBOX_ERROR
     if outcome.output_exceeded or outcome.signal == signal.SIGXFSZ or _FILE_LIMIT.search(outcome.stderr):
@@ -93,5 +96,7 @@ def classify_run(outcome: Outcome, expected_stdout: str | None, syntax_error: st
             return Verdict.FAILED
         return Verdict.RUNTIME_ERROR
     if expected_stdout is not None and not outputs_match(outcome.stdout, expected_stdout):
+        return Verdict.FAILED
+    if marker is not None and normalize_output(outcome.stdout).rpartition("\n")[2] != marker:
         return Verdict.FAILED
     return Verdict.PASSED
