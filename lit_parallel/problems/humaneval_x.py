@@ -1,10 +1,14 @@
 """HumanEval-X (THUDM/CodeGeeX) rows assembled into script-style programs, as its harness does.
 
 Program = per-PL preamble + prompt + solution + test (Rust: + declaration), following CodeGeeX's
-``process_humaneval_test`` and ``IMPORT_HELPER``, with two changes so that the exit code alone
-decides the verdict, and one because of the sandbox: JavaScript's ``console.assert`` throws (Node only logs a failed one, and
-CodeGeeX therefore fails any JS run that writes output), and Go imports every package the
-solution *or the test* uses (CodeGeeX looks at the solution only).
+``process_humaneval_test`` and ``IMPORT_HELPER``, with three changes for the executor, which
+judges a script by its exit code alone:
+
+- JavaScript: ``console.assert`` is made to throw. Node only logs a failed one and exits 0
+  (CodeGeeX fails any JS run that writes output instead).
+- Go: every package the solution *or the test* uses is imported (CodeGeeX scans the solution only).
+- Python: no ``import numpy``; the executor's Python runs without site-packages, and no
+  HumanEval problem needs numpy.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import re
 from collections.abc import Mapping
 
 LANGUAGE = {"cpp": "cpp", "go": "go", "java": "java", "js": "javascript", "python": "python", "rust": "rust"}
-"""HumanEval-X file suffix -> executor language name."""
+"""HumanEval-X PL (the ``<pl>`` of ``humaneval_<pl>.jsonl.gz``) -> executor language."""
 
 _PYTHON_IMPORTS = (
     "import math\nimport re\nimport sys\nimport copy\nimport datetime\nimport itertools\nimport collections\n"
@@ -22,7 +26,10 @@ _PYTHON_IMPORTS = (
 )
 _CPP_INCLUDES = ("stdlib.h", "algorithm", "math.h", "stdio.h", "vector", "string", "climits", "cstring", "iostream")
 _GO_PACKAGES = ("math", "strings", "fmt", "strconv", "time", "bytes", "regexp", "sort", "math/rand", "crypto/md5")
-_JS_ASSERT = 'console.assert = ((ok) => (value, ...msg) => ok(value, msg.join(" ") || "console.assert"))(require("assert").ok);\n'
+_JS_ASSERT = (
+    "console.assert = ((ok) => (value, ...msg) => ok(value, msg.join(' ') || 'console.assert'))"
+    "(require('assert').ok);\n"
+)
 
 
 def _go_imports(block: str) -> list[str]:
@@ -30,7 +37,7 @@ def _go_imports(block: str) -> list[str]:
 
 
 def assemble(pl: str, row: Mapping[str, str], solution: str | None = None) -> str:
-    """The runnable program for one row of ``humaneval_<pl>.jsonl.gz``; pass = exit code 0.
+    """The program for one row of ``humaneval_<pl>.jsonl.gz``: it passes iff it exits with 0.
 
     ``solution`` replaces the row's canonical solution (e.g. a model's completion).
     """
@@ -46,14 +53,18 @@ def assemble(pl: str, row: Mapping[str, str], solution: str | None = None) -> st
     if pl == "js":
         return _JS_ASSERT + prompt + code + "\n" + test
     if pl == "go":
-        # Go rejects unused imports: import exactly the packages the solution and test refer to.
+        # The prompt's import block goes: Go rejects unused imports, so import exactly what is used.
         have = set(_go_imports(row["test_setup"]))
-        candidates = dict.fromkeys([*_GO_PACKAGES, *_go_imports(row["import"])])
         body = code + "\n" + test
-        used = [p for p in candidates if p not in have and re.search(rf"(?<![\w.]){p.split('/')[-1]}\.", body)]
-        imports = "import (\n" + "".join(f'    "{p}"\n' for p in used) + ")\n" if used else ""
-        body_prompt = prompt.replace(row["import"], "") if row["import"].strip() else prompt
-        return row["test_setup"] + "\n" + imports + body_prompt + code + "\n" + test
+        used = [
+            pkg
+            for pkg in dict.fromkeys([*_GO_PACKAGES, *_go_imports(row["import"])])
+            if pkg not in have and re.search(rf"(?<![\w.]){pkg.rsplit('/', 1)[-1]}\.", body)
+        ]
+        imports = "import (\n" + "".join(f'    "{pkg}"\n' for pkg in used) + ")\n" if used else ""
+        if row["import"].strip():
+            prompt = prompt.replace(row["import"], "")
+        return row["test_setup"] + "\n" + imports + prompt + code + "\n" + test
     if pl == "rust":
         return "\nfn main(){ \n } \n" + row["declaration"] + prompt + code + test
-    raise ValueError(f"unknown HumanEval-X language {pl!r} (known: {', '.join(LANGUAGE)})")
+    raise ValueError(f"unknown HumanEval-X PL {pl!r} (known: {', '.join(LANGUAGE)})")
