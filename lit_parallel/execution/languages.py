@@ -118,6 +118,12 @@ _GO_TEST = r"\bfunc\s+Test\w*\s*\(\s*\w+\s+\*testing\.T\s*\)"
 # rustup's proxies find their toolchain through RUSTUP_HOME, which the sandbox's empty
 # environment would otherwise lose.
 _RUST_ENV = {"RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".rustup"))}
+# Prebuilt crates Rust programs may `use` (rand, regex, md5, as HumanEval-X does): built offline
+# from Debian's crate sources by .ci/install, with the same rustc the executor runs.
+RUST_CRATES = Path(os.environ.get("LIT_PARALLEL_RUST_CRATES", "/usr/local/lib/lit-parallel/rust-crates"))
+_RUST_EXTERNS = (
+    ("-L", str(RUST_CRATES), "--extern", "rand", "--extern", "regex", "--extern", "md5") if RUST_CRATES.is_dir() else ()
+)
 _PY_SYNTAX = r"^(SyntaxError|IndentationError|TabError)\b"
 
 LANGUAGES: tuple[Language, ...] = (
@@ -229,15 +235,15 @@ LANGUAGES: tuple[Language, ...] = (
                 "main.rs",
                 ("{build}/main",),
                 when=r"#\[test\]",
-                compile=("rustc", "--test", "--edition", "2021", "-O", "-o", "{build}/main", "{src}"),
+                compile=("rustc", "--test", "--edition", "2021", "-O", *_RUST_EXTERNS, "-o", "{build}/main", "{src}"),
             ),
             Build(
                 "main.rs",
                 ("{build}/main",),
-                compile=("rustc", "--edition", "2021", "-O", "-o", "{build}/main", "{src}"),
+                compile=("rustc", "--edition", "2021", "-O", *_RUST_EXTERNS, "-o", "{build}/main", "{src}"),
             ),
         ),
-        install="rustc",
+        install="rustc (rand, regex, md5 crates: librust-{rand,regex,md5}-dev, built by .ci/install)",
         env=_RUST_ENV,
     ),
     Language(
