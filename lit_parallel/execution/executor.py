@@ -17,6 +17,7 @@ from lit_parallel.execution.errors import ExecutionError
 from lit_parallel.execution.languages import Build, Language, get_language, resolve_tool
 from lit_parallel.execution.sandbox import BUILDER_UID, Limits, Sandbox
 from lit_parallel.execution.verdicts import Outcome, Verdict, classify_compile, classify_run
+from lit_parallel.execution.zygote import ZygotePool
 
 TAIL_CHARS = 2000
 
@@ -90,6 +91,9 @@ class Executor:
     isolation: str = "auto"
     """"bwrap", "rlimits" (no namespaces), or "auto": bwrap when it works here."""
     cache_dir: Path = field(default_factory=default_cache_dir)
+    fast_python: bool = True
+    """Run Python programs on pre-started sandboxed interpreters (one fork each, not a new
+    interpreter); needs bubblewrap. Module state and the hash seed are the zygote's, not fresh."""
     stop_on_failure: bool = True
     """Stop at a program's first failing io case (False: run all, e.g. for partial-credit rewards)."""
 
@@ -100,6 +104,8 @@ class Executor:
         self._builds = self.cache_dir / "builds"
         self._builds.mkdir(parents=True, exist_ok=True)
         self._compile_locks = [threading.Lock() for _ in range(64)]
+        fast = self.fast_python and self.sandbox.uses_bwrap
+        self._zygotes = ZygotePool(self.sandbox, self.limits, self.workers) if fast else None
 
     def submit(self, program: Program) -> Future[Result]:
         return self._pool.submit(self.judge, program)
@@ -110,6 +116,8 @@ class Executor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if self._zygotes:
+            self._zygotes.close()
 
     def __enter__(self) -> Executor:
         return self
@@ -148,7 +156,10 @@ class Executor:
         cases = program.tests if program.tests is not None else (None,)
         passed, verdict, outcome = 0, Verdict.PASSED, None
         for case in cases:
-            outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env, stdin=case.stdin if case else "")
+            stdin = case.stdin if case else ""
+            outcome = self._zygotes.run(program.code, stdin) if self._zygotes and lang.name == "python" else None
+            if outcome is None:
+                outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env, stdin=stdin)
             elapsed += outcome.duration_s
             case_verdict = classify_run(outcome, case.stdout if case else None, lang.syntax_error, program.marker)
             if case_verdict is Verdict.PASSED:

@@ -176,6 +176,38 @@ class Sandbox:
                     _kill_all_of(uid)
                 self._uids.release(uid)
 
+    def start(
+        self, argv: list[str], limits: Limits, *, files: Mapping[str, Path] = {}
+    ) -> tuple[subprocess.Popen, int | None]:
+        """Start a long-lived sandboxed process (bubblewrap only) that talks over stdin/stdout.
+
+        It gets no CPU limit of its own (its children set theirs). Its uid stays taken until ``stop``.
+        """
+        if not self.uses_bwrap:
+            raise RuntimeError("long-lived sandboxes need bubblewrap")
+        uid = self._uids.acquire() if self._uids else None
+        env = _environment(HOME, {})
+        cmd = _as_user(uid) + _prlimit(limits, False, uid, cpu=False) + _bwrap_argv(argv, limits, files, {}, env)
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            env=env,
+            start_new_session=True,
+        )
+        return proc, uid
+
+    def stop(self, proc: subprocess.Popen, uid: int | None) -> None:
+        """End a process from ``start`` and free its uid."""
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        _terminate(proc, nested=True)
+        if uid is not None and self._uids:
+            self._uids.release(uid)
+
 
 def _environment(home: str, extra: Mapping[str, str]) -> dict[str, str]:
     env = {"PATH": PATH, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
@@ -212,14 +244,15 @@ def _populate(home: Path, files: Mapping[str, Path], writable: Mapping[str, Path
         os.chown(home, uid, uid)
 
 
-def _prlimit(limits: Limits, builder: bool, uid: int | None) -> list[str]:
+def _prlimit(limits: Limits, builder: bool, uid: int | None, cpu: bool = True) -> list[str]:
     """Limits applied by util-linux prlimit, so the parent never forks with a Python pre-exec hook."""
-    cpu = math.ceil(limits.timeout_s) + 1
+    seconds = math.ceil(limits.timeout_s) + 1
+    cpu_limit = f"{seconds}:{seconds + 1}" if cpu else "unlimited"
     nproc = 1024 if builder else limits.processes + (_processes_of(os.getuid()) if uid is None else 0)
     memory = "unlimited" if builder else str(limits.memory_mb << 20)
     return [
         "prlimit",
-        f"--cpu={cpu}:{cpu + 1}",
+        f"--cpu={cpu_limit}",
         f"--as={memory}",
         f"--nproc={nproc}",
         f"--fsize={limits.file_mb << 20}",
