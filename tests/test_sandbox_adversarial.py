@@ -184,13 +184,14 @@ LANGS = ["python", "javascript", "cpp"]
 NEEDS_NAMESPACES = {"write_outside", "network_connect"}
 
 
-def _sandbox_processes(uids: range, zombies_ok: bool) -> list[str]:
+def _sandbox_processes(uids: range, zombies_ok: bool, own: set[int]) -> list[str]:
     """Processes left under the executor's per-run uids (bubblewrap included). Without bubblewrap an
     escaped daemon, once killed, is a zombie until the machine's init reaps it, which some
-    containers' inits never do: ``zombies_ok`` lets those pass."""
+    containers' inits never do: ``zombies_ok`` lets those pass. ``own``: the executor's own
+    long-lived processes (its Python zygotes)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) in own:
             continue
         try:
             uid = entry.stat().st_uid
@@ -266,7 +267,8 @@ def test_hostile_program_is_contained(executor, listener, lang, case, monkeypatc
     assert result.verdict in verdicts, (result.verdict, result.stderr_tail[-500:])
     assert elapsed < TIMEOUT_S + MARGIN_S, f"took {elapsed:.1f}s"
     assert executor.sandbox.run_uids, "the suite runs as root, with a uid per run"
-    assert _sandbox_processes(executor.sandbox.run_uids, zombies_ok=not executor.sandbox.uses_bwrap) == []
+    zygotes = executor._zygotes.processes() if executor._zygotes else set()
+    assert _sandbox_processes(executor.sandbox.run_uids, not executor.sandbox.uses_bwrap, zygotes) == []
     assert not [p for p in ESCAPES if p.exists()]
     assert accepted == []
     assert SECRET not in result.stdout_tail + result.stderr_tail

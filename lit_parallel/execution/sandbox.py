@@ -326,7 +326,7 @@ def _terminate(proc: subprocess.Popen, nested: bool) -> None:
     if proc.poll() is not None:
         return
     if nested:
-        for child in _children(proc.pid):
+        for child in children(proc.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(child, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -337,7 +337,8 @@ def _terminate(proc: subprocess.Popen, nested: bool) -> None:
     proc.wait()
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """Direct children of a process."""
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:

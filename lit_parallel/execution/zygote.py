@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from lit_parallel.execution.sandbox import Limits, Sandbox
+from lit_parallel.execution.sandbox import Limits, Sandbox, children
 from lit_parallel.execution.verdicts import Outcome
 
 MAIN = Path(__file__).with_name("zygote_main.py")
@@ -77,6 +77,13 @@ class PythonZygote:
     def stop(self) -> None:
         self._sandbox.stop(self._proc, self._uid)
 
+    def processes(self) -> set[int]:
+        """Its own pids: bwrap, the namespace's init, the interpreter (programs' processes excluded)."""
+        pids = {self._proc.pid}
+        for _ in range(2):  # bwrap -> init -> zygote
+            pids |= {child for pid in pids for child in children(pid)}
+        return pids
+
 
 class ZygotePool:
     """Zygotes shared by the executor's worker threads: each run borrows one."""
@@ -97,6 +104,10 @@ class ZygotePool:
         else:
             zygote.stop()
         return outcome
+
+    def processes(self) -> set[int]:
+        """The pids of the idle zygotes themselves."""
+        return {pid for zygote in list(self._idle.queue) for pid in zygote.processes()}
 
     def close(self) -> None:
         while not self._idle.empty():
