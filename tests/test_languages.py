@@ -3,16 +3,25 @@
 import json
 import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from lit_parallel.execution import LANGUAGES, ExecutionError, Executor, Program, TestCase, Verdict, get_language
+from lit_parallel.execution import (
+    DEMO_PROGRAMS,
+    LANGUAGES,
+    ExecutionError,
+    Executor,
+    Program,
+    TestCase,
+    Verdict,
+    get_language,
+)
 
-DEMO = Path(__file__).parents[1] / "lit_parallel" / "execution" / "demo_programs.jsonl"
 # What CI installs and must exercise; the others run wherever their toolchain is present.
 REQUIRED = {"python", "javascript", "cpp", "java", "go", "rust", "php", "ruby", "lua", "perl", "bash"}
-A_PLUS_B = {r["language"]: r["code"] for r in map(json.loads, DEMO.read_text().splitlines()) if "a_plus_b" in r["id"]}
+A_PLUS_B = {
+    r["language"]: r["code"] for r in map(json.loads, DEMO_PROGRAMS.read_text().splitlines()) if "a_plus_b" in r["id"]
+}
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,7 @@ class Executor:
                     verdict = classify_compile(compiled)
                     return Result(program.id, lang.name, verdict, elapsed, _tail(compiled.stderr + compiled.stdout))
                 files["build"] = artefacts
-            argv = _argv(build.run, source, entry, self.limits)
+            argv = fill_command(build.run, source, entry, self.limits)
             return self._run_tests(program, lang, argv, files, elapsed)
 
     def _run_tests(
@@ -194,7 +194,7 @@ class Executor:
                 timeout_s=self.compile_timeout_s, file_mb=512, tmp_mb=1024, output_bytes=self.limits.output_bytes
             )
             outcome = self.sandbox.run(
-                _argv(build.compile, source, "main", self.limits),
+                fill_command(build.compile, source, "main", self.limits),
                 limits,
                 files={source: src_path},
                 writable=writable,
@@ -225,7 +225,8 @@ def checked_language(name: str) -> Language:
     return lang
 
 
-def _argv(template: Sequence[str], source: str, entry: str, limits: Limits) -> list[str]:
+def fill_command(template: Sequence[str], source: str, entry: str, limits: Limits) -> list[str]:
+    """A registry command template filled in (paths relative to the program's home), tool resolved."""
     argv = [a.format(src=source, build="build", main=entry, heap_mb=limits.heap_mb) for a in template]
     return [resolve_tool(argv[0]) if "/" not in argv[0] else argv[0], *argv[1:]]
 
