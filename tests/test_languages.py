@@ -2,7 +2,10 @@
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +19,7 @@ from lit_parallel.execution import (
     Verdict,
     get_language,
 )
+from lit_parallel.execution.executor import prune_cache
 
 # What CI installs and must exercise; the others run wherever their toolchain is present.
 REQUIRED = {"python", "javascript", "cpp", "java", "go", "rust", "php", "ruby", "lua", "perl", "bash"}
@@ -79,3 +83,26 @@ def test_marker_fails_a_program_that_exits_before_its_tests(executor):
     assert executor.judge(honest).verdict is Verdict.PASSED
     assert executor.judge(hacker).verdict is Verdict.PASSED  # what exit-code judging alone allows
     assert executor.judge(replace(hacker, marker="tests-done-91c2")).verdict is Verdict.FAILED
+
+
+def test_cache_dir_must_be_reachable_by_the_sandbox(tmp_path):
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        with pytest.raises(ExecutionError, match="is closed to other users"):
+            Executor(workers=1, cache_dir=closed / "cache")
+
+
+def test_cache_keeps_the_most_recently_used_builds():
+    tmp_path = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="lp-cache-test-"))
+    tmp_path.chmod(0o755)
+    with Executor(workers=1, cache_dir=tmp_path) as ex:
+        programs = [Program("c", A_PLUS_B["c"] + f"// {i}\n", (TestCase("1 1", "2"),)) for i in range(3)]
+        assert all(r.passed for r in ex.run(programs))
+        builds = sorted(tmp_path.glob("builds/??/*"), key=lambda p: p.stat().st_mtime)
+        assert len(builds) == 3
+        ex.judge(programs[0])  # a cache hit makes the first build the most recent
+    one = sum(f.stat().st_size for f in builds[0].rglob("*") if f.is_file())
+    prune_cache(tmp_path / "builds", max_bytes=one * 2)
+    assert [b.exists() for b in builds] == [True, False, True]
+    shutil.rmtree(tmp_path)

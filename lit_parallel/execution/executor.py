@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -91,6 +92,8 @@ class Executor:
     isolation: str = "auto"
     """"bwrap", "rlimits" (no namespaces), or "auto": bwrap when it works here."""
     cache_dir: Path = field(default_factory=default_cache_dir)
+    max_cache_mb: int = 4096
+    """Disk kept for compiled artefacts; the least recently used go first (checked every 256 compiles)."""
     fast_python: bool = True
     """Run Python programs on pre-started sandboxed interpreters (one fork each, not a new
     interpreter); needs bubblewrap. Module state and the hash seed are the zygote's, not fresh."""
@@ -103,7 +106,14 @@ class Executor:
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
         self._builds = self.cache_dir / "builds"
         self._builds.mkdir(parents=True, exist_ok=True)
+        if self.sandbox.uses_builder_uid and (closed := _closed_to_others(self._builds)):
+            raise ExecutionError(
+                f"cache_dir {self.cache_dir}: {closed} is closed to other users, and the "
+                "sandbox's uids must reach the compiled artefacts (chmod o+x it or pick another)"
+            )
         self._compile_locks = [threading.Lock() for _ in range(64)]
+        self._compiles = itertools.count()
+        prune_cache(self._builds, self.max_cache_mb << 20)
         fast = self.fast_python and self.sandbox.uses_bwrap
         self._zygotes = ZygotePool(self.sandbox, self.limits, self.workers) if fast else None
 
@@ -182,7 +192,10 @@ class Executor:
         # Striped locks: two threads never compile the same program at once.
         with self._compile_locks[int(key[:8], 16) % len(self._compile_locks)]:
             if final.is_dir():
+                os.utime(final)  # recently used: the last to be pruned
                 return final, None
+            if next(self._compiles) % 256 == 255:
+                prune_cache(self._builds, self.max_cache_mb << 20)
             final.parent.mkdir(exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f"tmp-{key[:8]}-", dir=final.parent))
             writable = {"build": staging, **self._compile_caches(lang)}
@@ -215,6 +228,26 @@ class Executor:
             path.mkdir(exist_ok=True)
             caches[name] = path
         return caches
+
+
+def prune_cache(builds: Path, max_bytes: int) -> None:
+    """Delete the least recently used build directories until ``builds`` holds at most ``max_bytes``."""
+    entries = []
+    for build in builds.glob("??/*"):
+        if not build.name.startswith("tmp-"):
+            size = sum(f.stat().st_size for f in build.rglob("*") if f.is_file())
+            entries.append((build.stat().st_mtime, size, build))
+    total = sum(size for _, size, _ in entries)
+    for _, size, build in sorted(entries):
+        if total <= max_bytes:
+            break
+        shutil.rmtree(build, ignore_errors=True)
+        total -= size
+
+
+def _closed_to_others(path: Path) -> Path | None:
+    """The first directory on the way to ``path`` that other users cannot traverse, if any."""
+    return next((p for p in reversed([path, *path.parents]) if not p.stat().st_mode & 0o001), None)
 
 
 def checked_language(name: str) -> Language:
