@@ -172,8 +172,7 @@ class Sandbox:
                 )
         finally:
             if uid is not None and not builder:
-                if not self.uses_bwrap:  # under bwrap, the namespace died with its init
-                    _kill_all_of(uid)
+                _kill_all_of(uid)
                 self._uids.release(uid)
 
     def start(
@@ -206,6 +205,7 @@ class Sandbox:
                 stream.close()
         _terminate(proc, nested=True)
         if uid is not None and self._uids:
+            _kill_all_of(uid)
             self._uids.release(uid)
 
 
@@ -274,11 +274,15 @@ def _processes_of(uid: int) -> int:
 
 
 def _kill_all_of(uid: int) -> None:
-    """SIGKILL every process of ``uid``: kill(-1) as that uid reaches exactly those. A few rounds,
-    since a fork bomb may fork while the first one goes through the process table."""
-    for _ in range(3):
-        if subprocess.run([*_as_user(uid), "kill", "-KILL", "-1"], stderr=subprocess.DEVNULL).returncode:
-            return  # nothing left to signal
+    """SIGKILL every process of ``uid`` (kill(-1) as that uid reaches exactly those) until none is
+    left: a fork bomb may fork while a round goes through the process table, and a namespace's
+    processes may still be dying when its init has gone. Bounded: a zombie that the machine's init
+    never reaps would answer forever."""
+    deadline = time.monotonic() + 2.0
+    while subprocess.run([*_as_user(uid), "kill", "-KILL", "-1"], stderr=subprocess.DEVNULL).returncode == 0:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.002)
 
 
 def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str], nested: bool) -> Outcome:

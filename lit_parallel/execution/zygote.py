@@ -32,13 +32,14 @@ class PythonZygote:
     def __init__(self, sandbox: Sandbox, limits: Limits) -> None:
         self.limits = limits
         self._sandbox = sandbox
+        self._stopped = False
         self._proc, self._uid = sandbox.start(
             [sys.executable, "-S", "-B", f"/tmp/{MAIN.name}"], limits, files={MAIN.name: MAIN}
         )
 
     @property
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        return not self._stopped and self._proc.poll() is None
 
     def run(self, code: str, stdin: str) -> Outcome | None:
         """The program's outcome, or None if the zygote failed (it is then stopped)."""
@@ -75,7 +76,10 @@ class PythonZygote:
         return data
 
     def stop(self) -> None:
-        self._sandbox.stop(self._proc, self._uid)
+        """End it and free its uid; a second call does nothing (the uid may be someone else's by then)."""
+        if not self._stopped:
+            self._stopped = True
+            self._sandbox.stop(self._proc, self._uid)
 
     def processes(self) -> set[int]:
         """Its own pids: bwrap, the namespace's init, the interpreter (programs' processes excluded)."""
