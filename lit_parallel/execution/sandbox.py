@@ -98,10 +98,11 @@ def _spare_uid() -> int | None:
 
 
 class _UidPool:
-    """Uids for runs, distinct per process so that sweeps of one trainer never hit another's runs."""
+    """Uids for runs: one pool per process, shared by all its sandboxes, its range derived from the
+    pid so that one trainer's sweeps never hit another's (or a DDP peer's) runs."""
 
-    def __init__(self, size: int = 64) -> None:
-        base = 1_000_000 + (os.getpid() % 1_000_000) * size
+    def __init__(self, pid: int, size: int = 256) -> None:
+        base = 1_000_000 + (pid % 1_000_000) * size
         self.uids = range(base, base + size)
         self._free = list(self.uids)
         self._lock = threading.Condition()
@@ -117,6 +118,12 @@ class _UidPool:
             self._lock.notify()
 
 
+@cache
+def _uid_pool(pid: int) -> _UidPool:
+    """This process's pool (keyed by pid: a forked child must not inherit its parent's)."""
+    return _UidPool(pid)
+
+
 class Sandbox:
     """Runs commands in isolation; ``isolation`` is "auto", "bwrap" or "rlimits"."""
 
@@ -129,7 +136,7 @@ class Sandbox:
         if isolation == "auto" and problem:
             _warn_unsandboxed(problem)
         self.uses_bwrap = isolation == "bwrap" or (isolation == "auto" and problem is None)
-        self._uids = _UidPool() if os.geteuid() == 0 else None
+        self._uids = _uid_pool(os.getpid()) if os.geteuid() == 0 else None
 
     @property
     def uses_builder_uid(self) -> bool:
