@@ -103,7 +103,6 @@ class Executor:
     def __post_init__(self) -> None:
         self.workers = self.workers or os.cpu_count() or 1
         self.sandbox = Sandbox(self.isolation)
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
         self._builds = self.cache_dir / "builds"
         self._builds.mkdir(parents=True, exist_ok=True)
         if self.sandbox.uses_builder_uid and (closed := _closed_to_others(self._builds)):
@@ -114,6 +113,7 @@ class Executor:
         self._compile_locks = [threading.Lock() for _ in range(64)]
         self._compiles = itertools.count()
         prune_cache(self._builds, self.max_cache_mb << 20)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
         fast = self.fast_python and self.sandbox.uses_bwrap
         self._zygotes = ZygotePool(self.sandbox, self.limits, self.workers) if fast else None
 
