@@ -341,7 +341,7 @@ def _terminate(proc: subprocess.Popen, nested: bool) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(child, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=1.0)
+            proc.wait(timeout=5.0)  # bwrap exits once the namespace is gone; killing it first orphans its init
             return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
