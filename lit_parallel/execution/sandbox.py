@@ -188,12 +188,15 @@ class Sandbox:
         """Start a long-lived sandboxed process (bubblewrap only) that talks over stdin/stdout.
 
         It gets no CPU limit of its own (its children set theirs). Its uid stays taken until ``stop``.
+        Not --die-with-parent: that signal follows the *thread* that started it, and a worker thread
+        may end first; it ends when its stdin closes, which the trainer's death also does.
         """
         if not self.uses_bwrap:
             raise RuntimeError("long-lived sandboxes need bubblewrap")
         uid = self._uids.acquire() if self._uids else None
         env = _environment(HOME, {})
-        cmd = _as_user(uid) + _prlimit(limits, False, uid, cpu=False) + _bwrap_argv(argv, limits, files, {}, env)
+        sandboxed = _bwrap_argv(argv, limits, files, {}, env, die_with_parent=False)
+        cmd = _as_user(uid) + _prlimit(limits, False, uid, cpu=False) + sandboxed
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
@@ -223,12 +226,17 @@ def _environment(home: str, extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def _bwrap_argv(
-    argv: list[str], limits: Limits, files: Mapping[str, Path], writable: Mapping[str, Path], env: Mapping[str, str]
+    argv: list[str],
+    limits: Limits,
+    files: Mapping[str, Path],
+    writable: Mapping[str, Path],
+    env: Mapping[str, str],
+    die_with_parent: bool = True,
 ) -> list[str]:
     # --as-pid-1: our own init (below) is the namespace's pid 1 and the outer bwrap waits for it
     # directly; bwrap's reaper would be orphaned at exit and left a zombie (counted against the
     # uid's process limit) wherever the machine's init does not reap, as in many containers.
-    cmd = ["bwrap", "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session"]
+    cmd = ["bwrap", "--unshare-all", "--as-pid-1", "--new-session", *(["--die-with-parent"] * die_with_parent)]
     cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", HOME]
     for name, host in files.items():
