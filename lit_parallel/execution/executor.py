@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,6 +20,8 @@ from lit_parallel.execution.languages import Build, Language, get_language, reso
 from lit_parallel.execution.sandbox import BUILDER_UID, Limits, Sandbox
 from lit_parallel.execution.verdicts import Outcome, Verdict, classify_compile, classify_run
 from lit_parallel.execution.zygote import ZygotePool
+
+log = logging.getLogger(__name__)
 
 TAIL_CHARS = 2000
 
@@ -136,11 +139,17 @@ class Executor:
         self.close()
 
     def judge(self, program: Program) -> Result:
-        """Judge one program in the calling thread. Never raises for anything the program does."""
+        """Judge one program in the calling thread. Never raises: whatever goes wrong, in the program
+        or around it (a full disk, a missing toolchain), ends in a verdict and training goes on."""
         try:
-            lang = checked_language(program.language)
+            return self._judge(program, checked_language(program.language))
         except ExecutionError as exc:
             return Result(program.id, program.language, Verdict.SANDBOX_ERROR, 0.0, str(exc))
+        except Exception as exc:
+            log.exception("executor failed on program %r", program.id)
+            return Result(program.id, program.language, Verdict.SANDBOX_ERROR, 0.0, f"{type(exc).__name__}: {exc}")
+
+    def _judge(self, program: Program, lang: Language) -> Result:
         build = lang.build_for(program.code)
         entry = lang.entry_name(program.code)
         source = build.source.format(main=entry)
@@ -217,7 +226,10 @@ class Executor:
             if classify_compile(outcome) is not None:
                 shutil.rmtree(staging, ignore_errors=True)
                 return None, outcome
-            os.rename(staging, final)
+            try:
+                os.rename(staging, final)
+            except OSError:  # another process (a DDP peer) sharing the cache got there first
+                shutil.rmtree(staging, ignore_errors=True)
             return final, outcome
 
     def _compile_caches(self, lang: Language) -> dict[str, Path]:
