@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import queue
 import select
 import struct
@@ -69,7 +70,7 @@ class PythonZygote:
         while len(data) < n:
             if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
                 raise TimeoutError("zygote did not answer")
-            chunk = self._proc.stdout.read1(n - len(data))
+            chunk = os.read(fd, n - len(data))  # unbuffered: select() must see every byte not yet read
             if not chunk:
                 raise EOFError("zygote exited")
             data += chunk
