@@ -1,0 +1,125 @@
+"""One model of a problem: a task, and per language a variant with its prompt, solution and tests.
+
+The project's own JSONL format (one problem per line) is read here too; loaders of public formats
+turn their rows into the same objects. Bad input raises DataError naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lit_parallel.execution import Program, TestCase, get_language
+from lit_parallel.execution.errors import ExecutionError
+
+SPLITS = ("train", "eval")
+
+
+class DataError(ValueError):
+    """A problem file that does not fit the schema: the message names file, line and field."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A problem in one language: the prompt the model sees, a reference solution, the tests."""
+
+    language: str
+    prompt: str
+    solution: str | None = None
+    io_tests: tuple[TestCase, ...] = ()
+    """io style: stdin/stdout cases, shared by every language of a problem."""
+    test_code: str | None = None
+    """script style: code appended to a program that exits 0 iff the tests pass."""
+
+    def program(self, code: str, program_id: str = "") -> Program:
+        """The program that judges ``code`` (a solution or a completion) against this variant's tests."""
+        if self.test_code is not None:
+            return Program(self.language, code + "\n" + self.test_code, None, program_id)
+        return Program(self.language, code, self.io_tests, program_id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One task with a stable id, its statement, and a variant per language."""
+
+    task_id: str
+    description: str
+    variants: Mapping[str, Variant]
+    split: str = "train"
+    difficulty: int | None = None
+    title: str = ""
+    source: str = field(default="", compare=False)
+    """Where it was read from (file:line), for messages."""
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.variants)
+
+    def parallel_group(self) -> dict[str, str]:
+        """The verified-or-reference solutions of this problem, by language."""
+        return {lang: v.solution for lang, v in self.variants.items() if v.solution is not None}
+
+
+def _require(record: Mapping, key: str, kind: type, where: str) -> object:
+    if key not in record:
+        raise DataError(f"{where}: field {key!r} is missing")
+    value = record[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise DataError(f"{where}: field {key!r} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _io_tests(raw: object, where: str) -> tuple[TestCase, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise DataError(f"{where}: field 'tests' must be a non-empty list")
+    cases = []
+    for i, case in enumerate(raw):
+        if not isinstance(case, dict):
+            raise DataError(f"{where}: field 'tests[{i}]' must be an object with stdin and stdout")
+        for key in ("stdin", "stdout"):
+            if not isinstance(case.get(key), str):
+                raise DataError(f"{where}: field 'tests[{i}].{key}' must be a string")
+        cases.append(TestCase(case["stdin"], case["stdout"]))
+    return tuple(cases)
+
+
+def problem_from_record(record: object, where: str) -> Problem:
+    """A Problem from one record of the project's JSONL format (see problems/corpus/README.md)."""
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: expected a JSON object")
+    task_id = _require(record, "task_id", str, where)
+    description = _require(record, "description", str, where)
+    tests = _io_tests(record.get("tests"), where)
+    solutions = _require(record, "solutions", dict, where)
+    split = record.get("split", "train")
+    if split not in SPLITS:
+        raise DataError(f"{where}: field 'split' must be one of {SPLITS}, not {split!r}")
+    difficulty = record.get("difficulty")
+    if difficulty is not None and (not isinstance(difficulty, int) or isinstance(difficulty, bool)):
+        raise DataError(f"{where}: field 'difficulty' must be int")
+    variants = {}
+    for name, code in solutions.items():
+        try:
+            language = get_language(name).name
+        except ExecutionError as exc:
+            raise DataError(f"{where}: field 'solutions.{name}': {exc}") from None
+        if not isinstance(code, str):
+            raise DataError(f"{where}: field 'solutions.{name}' must be a string")
+        variants[language] = Variant(language, description, code, tests)
+    return Problem(task_id, description, variants, split, difficulty, str(record.get("title", "")), where)
+
+
+def read_jsonl(path: Path) -> Iterator[Problem]:
+    """Problems of a JSONL file in the project's format; DataError on the first bad line."""
+    with Path(path).open() as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where}: not JSON ({exc.msg})") from None
+            yield problem_from_record(record, where)
