@@ -1,4 +1,4 @@
-"""The ``lit-parallel`` command: tool subcommands (``languages``, ``exec``)."""
+"""The ``lit-parallel`` command: tool subcommands (``languages``, ``exec``, ``data verify``)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from lit_parallel.execution import (
     bwrap_status,
     checked_language,
 )
+from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.problems.schema import DataError, Problem, read_jsonl
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -121,6 +123,27 @@ def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
     return format_table(["language", *(v.value for v in verdicts), "total"], rows)
 
 
+def load_dataset(spec: str) -> list[Problem]:
+    """Problems named by a dataset spec: "bundled" (the corpus shipped with the package) or a JSONL
+    file in the project's format."""
+    return bundled_corpus() if spec == "bundled" else list(read_jsonl(Path(spec)))
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    problems = load_dataset(args.dataset)
+    programs = [v.program(v.solution, p.task_id) for p in problems for v in p.variants.values() if v.solution]
+    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
+        results = executor.run(programs)
+    totals: Counter[str] = Counter(r.language for r in results)
+    passed: Counter[str] = Counter(r.language for r in results if r.passed)
+    rows = [[lang, passed[lang], totals[lang]] for lang in sorted(totals)]
+    print(format_table(["language", "passed", "total"], rows))
+    for r in results:
+        if not r.passed:
+            print(f"FAILED {r.id} [{r.language}]: {r.verdict.value}", file=sys.stderr)
+    return 0 if sum(passed.values()) == len(results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lit-parallel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,12 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space limit per run")
     ex.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto")
     ex.set_defaults(func=cmd_exec)
+    data = sub.add_parser("data", help="datasets of problems").add_subparsers(dest="data_command", required=True)
+    verify = data.add_parser("verify", help="run every reference solution of a dataset against its tests")
+    verify.add_argument("--dataset", required=True, help='"bundled" or a JSONL file in the project\'s format')
+    verify.add_argument("--workers", type=int, default=None)
+    verify.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    verify.set_defaults(func=cmd_data_verify)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except DataError as exc:
+        print(f"lit-parallel: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

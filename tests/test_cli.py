@@ -70,3 +70,32 @@ def test_exec_exits_zero_when_every_line_was_judged(tmp_path):
     assert run.returncode == 0, run.stderr
     assert json.loads(verdicts.read_text())["verdict"] == "runtime_error"
     assert "1 programs judged" in run.stderr
+
+
+def test_data_verify_runs_every_solution_and_fails_on_a_wrong_one(tmp_path, capsys):
+    good = {
+        "task_id": "lp/9001-double",
+        "description": "Print 2n.",
+        "tests": [{"stdin": "21\n", "stdout": "42\n"}],
+        "solutions": {
+            "python": "print(2 * int(input()))",
+            "javascript": "console.log(2 * +require('fs').readFileSync(0, 'utf8'))",
+        },
+    }
+    bad = {**good, "task_id": "lp/9002-wrong", "solutions": {"python": "print(int(input()))"}}
+    path = tmp_path / "data.jsonl"
+    write_jsonl(path, [good])
+    assert cli.main(["data", "verify", "--dataset", str(path)]) == 0
+    assert "javascript  1       1" in capsys.readouterr().out
+    write_jsonl(path, [good, bad])
+    assert cli.main(["data", "verify", "--dataset", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "python      1       2" in out
+    assert "FAILED lp/9002-wrong [python]: failed" in err
+
+
+def test_data_verify_names_the_bad_line(tmp_path, capsys):
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"task_id": "x"}\n')
+    assert cli.main(["data", "verify", "--dataset", str(path)]) == 2
+    assert f"{path}:1: field 'description' is missing" in capsys.readouterr().err
