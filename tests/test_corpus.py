@@ -1,0 +1,32 @@
+"""The bundled parallel corpus: well formed, split by task, and every reference solution passes."""
+
+import re
+from collections import Counter
+
+import pytest
+
+from lit_parallel.execution import Executor, Limits
+from lit_parallel.problems.corpus import REQUIRED_LANGUAGES, bundled_corpus
+
+CORPUS = bundled_corpus()
+
+
+def test_corpus_is_well_formed_and_split_by_task():
+    assert CORPUS, "the corpus is empty"
+    for problem in CORPUS:
+        assert re.fullmatch(r"lp/\d{4}-[a-z0-9-]+", problem.task_id), problem.source
+        assert set(problem.languages) >= set(REQUIRED_LANGUAGES), (problem.source, problem.languages)
+        assert len(problem.variants["python"].io_tests) >= 5, problem.source
+        assert problem.difficulty in range(1, 6), problem.source
+        assert all(t.stdout.endswith("\n") for t in problem.variants["python"].io_tests), problem.source
+    splits = Counter(p.split for p in CORPUS)
+    assert splits["train"] and splits["eval"], splits
+
+
+@pytest.mark.parametrize("language", REQUIRED_LANGUAGES)
+def test_every_reference_solution_passes_its_tests(language):
+    programs = [p.variants[language].program(p.variants[language].solution, p.task_id) for p in CORPUS]
+    with Executor(limits=Limits(timeout_s=10)) as ex:
+        failed = [r for r in ex.run(programs) if not r.passed]
+    report = "\n".join(f"{r.id}: {r.verdict.value} {r.stderr_tail[-300:]}" for r in failed)
+    assert not failed, f"{len(failed)}/{len(programs)} {language} solutions fail:\n{report}"
