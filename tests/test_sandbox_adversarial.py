@@ -267,8 +267,9 @@ def test_hostile_program_is_contained(executor, listener, lang, case, monkeypatc
     assert result.verdict in verdicts, (result.verdict, result.stderr_tail[-500:])
     assert elapsed < TIMEOUT_S + MARGIN_S, f"took {elapsed:.1f}s"
     assert executor.sandbox.run_uids, "the suite runs as root, with a uid per run"
-    zygotes = executor._zygotes.processes() if executor._zygotes else set()
-    assert _sandbox_processes(executor.sandbox.run_uids, not executor.sandbox.uses_bwrap, zygotes) == []
+    assert (
+        _sandbox_processes(executor.sandbox.run_uids, not executor.sandbox.uses_bwrap, executor.own_processes()) == []
+    )
     assert not [p for p in ESCAPES if p.exists()]
     assert accepted == []
     assert SECRET not in result.stdout_tail + result.stderr_tail

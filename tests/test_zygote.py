@@ -29,7 +29,7 @@ PROGRAMS = [
 @pytest.fixture(scope="module")
 def fast():
     with Executor(workers=1, limits=Limits(timeout_s=3, memory_mb=1024)) as ex:
-        assert ex._zygotes is not None
+        assert ex.uses_zygotes
         yield ex
 
 

@@ -127,6 +127,14 @@ class Executor:
         """Judge every program on the pool; results in input order."""
         return [f.result() for f in [self.submit(p) for p in programs]]
 
+    @property
+    def uses_zygotes(self) -> bool:
+        return self._zygotes is not None
+
+    def own_processes(self) -> set[int]:
+        """Pids of this executor's long-lived helpers (idle Python zygotes): not a program's leftovers."""
+        return self._zygotes.processes() if self._zygotes else set()
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         if self._zygotes:
