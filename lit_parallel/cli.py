@@ -22,7 +22,7 @@ from lit_parallel.execution import (
     checked_language,
 )
 from lit_parallel.problems.corpus import bundled_corpus
-from lit_parallel.problems.schema import DataError, Problem, read_jsonl
+from lit_parallel.problems.schema import DataError, Problem, read_jsonl, reference_programs
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -131,7 +131,7 @@ def load_dataset(spec: str) -> list[Problem]:
 
 def cmd_data_verify(args: argparse.Namespace) -> int:
     problems = load_dataset(args.dataset)
-    programs = [v.program(v.solution, p.task_id) for p in problems for v in p.variants.values() if v.solution]
+    programs = reference_programs(problems)
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
         results = executor.run(programs)
     totals: Counter[str] = Counter(r.language for r in results)

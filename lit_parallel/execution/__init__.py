@@ -4,7 +4,7 @@ from pathlib import Path
 
 from lit_parallel.execution.errors import ExecutionError
 from lit_parallel.execution.executor import Executor, Program, Result, TestCase, checked_language
-from lit_parallel.execution.languages import LANGUAGES, Language, get_language
+from lit_parallel.execution.languages import DATA_ONLY_LANGUAGES, LANGUAGES, Language, canonical_language, get_language
 from lit_parallel.execution.sandbox import Limits, Sandbox, bwrap_status
 from lit_parallel.execution.verdicts import Verdict
 
@@ -12,6 +12,7 @@ DEMO_PROGRAMS = Path(__file__).with_name("demo_programs.jsonl")
 """The main job's input: a+b in every language (ids ``a_plus_b/<language>``), then wrong and hostile programs."""
 
 __all__ = [
+    "DATA_ONLY_LANGUAGES",
     "DEMO_PROGRAMS",
     "LANGUAGES",
     "ExecutionError",
@@ -24,6 +25,7 @@ __all__ = [
     "TestCase",
     "Verdict",
     "bwrap_status",
+    "canonical_language",
     "checked_language",
     "get_language",
 ]

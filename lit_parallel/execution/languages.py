@@ -274,6 +274,31 @@ LANGUAGES: tuple[Language, ...] = (
 _BY_NAME = {key: lang for lang in LANGUAGES for key in (lang.name, *lang.aliases)}
 
 
+DATA_ONLY_LANGUAGES = {
+    "csharp": ("cs", "c#"),
+    "d": (),
+    "dart": (),
+    "julia": ("jl",),
+    "kotlin": ("kt",),
+    "scala": (),
+    "swift": (),
+}
+"""Languages that public datasets (PolyHumanEval, MultiPL-E) hold and that the executor cannot run:
+their programs load as training data, never as tests."""
+_DATA_ONLY = {key: name for name, aliases in DATA_ONLY_LANGUAGES.items() for key in (name, *aliases)}
+
+
+def canonical_language(name: str) -> str:
+    """The registry name of a language (runnable or data-only), from its name or an alias."""
+    key = name.strip().lower()
+    if key in _BY_NAME:
+        return _BY_NAME[key].name
+    if key in _DATA_ONLY:
+        return _DATA_ONLY[key]
+    known = ", ".join([lang.name for lang in LANGUAGES] + list(DATA_ONLY_LANGUAGES))
+    raise ExecutionError(f"unknown language {name!r} (known: {known})")
+
+
 def get_language(name: str) -> Language:
     """The language called ``name`` or one of its aliases (case-insensitive)."""
     try:

@@ -7,11 +7,11 @@ turn their rows into the same objects. Bad input raises DataError naming file, l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lit_parallel.execution import Program, TestCase, get_language
+from lit_parallel.execution import Program, TestCase, canonical_language, get_language
 from lit_parallel.execution.errors import ExecutionError
 
 SPLITS = ("train", "eval")
@@ -23,7 +23,12 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Variant:
-    """A problem in one language: the prompt the model sees, a reference solution, the tests."""
+    """A problem in one language: the prompt the model sees, a reference solution, the tests.
+
+    Two shapes of task exist. In a *program* task (io problems, CodeForces style) the model writes a
+    whole program from a statement. In a *completion* task (HumanEval family) ``prompt`` is code (a
+    signature and docstring) that the model continues; ``solution`` is then that continuation.
+    """
 
     language: str
     prompt: str
@@ -32,12 +37,30 @@ class Variant:
     """io style: stdin/stdout cases, shared by every language of a problem."""
     test_code: str | None = None
     """script style: code appended to a program that exits 0 iff the tests pass."""
+    completion: bool = False
+    """True when the model continues ``prompt`` (a function-completion format)."""
+    stop: tuple[str, ...] = ()
+    """Where a completion ends (MultiPL-E's stop tokens); program tasks end at their closing fence."""
+    assemble: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
+    """Builds the script from the model's code when ``full_code + test_code`` is not enough (HumanEval-X)."""
+
+    @property
+    def has_tests(self) -> bool:
+        return bool(self.io_tests) or self.test_code is not None
+
+    def full_code(self, code: str) -> str:
+        """The standalone program that ``code`` (in the form the model writes it) amounts to."""
+        return self.prompt + code if self.completion else code
 
     def program(self, code: str, program_id: str = "") -> Program:
-        """The program that judges ``code`` (a solution or a completion) against this variant's tests."""
+        """The program that judges ``code`` (a solution or the model's code) against this variant's tests."""
+        if self.assemble is not None:
+            return Program(self.language, self.assemble(code), None, program_id)
         if self.test_code is not None:
-            return Program(self.language, code + "\n" + self.test_code, None, program_id)
-        return Program(self.language, code, self.io_tests, program_id)
+            return Program(self.language, self.full_code(code) + "\n" + self.test_code, None, program_id)
+        if not self.io_tests:
+            raise DataError(f"{self.language} variant has no tests: it cannot judge a program")
+        return Program(self.language, self.full_code(code), self.io_tests, program_id)
 
 
 @dataclass(frozen=True)
@@ -58,8 +81,8 @@ class Problem:
         return tuple(self.variants)
 
     def parallel_group(self) -> dict[str, str]:
-        """The verified-or-reference solutions of this problem, by language."""
-        return {lang: v.solution for lang, v in self.variants.items() if v.solution is not None}
+        """The reference solutions of this problem as standalone programs, by language."""
+        return {lang: v.full_code(v.solution) for lang, v in self.variants.items() if v.solution is not None}
 
 
 def _require(record: Mapping, key: str, kind: type, where: str) -> object:
@@ -102,7 +125,7 @@ def problem_from_record(record: object, where: str) -> Problem:
     variants = {}
     for name, code in solutions.items():
         try:
-            language = get_language(name).name
+            language = canonical_language(name)
         except ExecutionError as exc:
             raise DataError(f"{where}: field 'solutions.{name}': {exc}") from None
         if not isinstance(code, str):
@@ -123,3 +146,27 @@ def read_jsonl(path: Path) -> Iterator[Problem]:
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: not JSON ({exc.msg})") from None
             yield problem_from_record(record, where)
+
+
+def reference_programs(problems: Iterable[Problem]) -> list[Program]:
+    """Every reference solution that has tests, as a program to judge (id = task_id).
+
+    Raises DataError naming the problem's place when a solution's language cannot run here, before
+    anything runs, so that a long verification never fails half-way for want of a compiler.
+    """
+    programs = []
+    for problem in problems:
+        for lang, variant in problem.variants.items():
+            if variant.solution is None or not variant.has_tests:
+                continue
+            try:
+                language = get_language(lang)
+            except ExecutionError:
+                raise DataError(f"{problem.source}: field 'solutions.{lang}': the executor cannot run {lang}") from None
+            if not language.available:
+                raise DataError(
+                    f"{problem.source}: field 'solutions.{lang}': {lang} toolchain missing "
+                    f"({', '.join(language.missing_tools())} not found; install: {language.install})"
+                )
+            programs.append(variant.program(variant.solution, problem.task_id))
+    return programs
