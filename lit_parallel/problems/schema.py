@@ -85,13 +85,24 @@ class Problem:
         return {lang: v.full_code(v.solution) for lang, v in self.variants.items() if v.solution is not None}
 
 
-def _require(record: Mapping, key: str, kind: type, where: str) -> object:
-    if key not in record:
+def require(row: Mapping, key: str, where: str, kind: type = str) -> object:
+    """``row[key]``, or DataError naming ``where`` and the field when it is missing or not a ``kind``."""
+    if not isinstance(row, Mapping):
+        raise DataError(f"{where}: expected an object, not {type(row).__name__}")
+    if row.get(key) is None:
         raise DataError(f"{where}: field {key!r} is missing")
-    value = record[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    value = row[key]
+    if not isinstance(value, kind):
         raise DataError(f"{where}: field {key!r} must be {kind.__name__}, not {type(value).__name__}")
     return value
+
+
+def language_of(name: str, where: str, key: str = "language") -> str:
+    """The registry name of the language ``name`` (field ``key`` of the row at ``where``)."""
+    try:
+        return canonical_language(name)
+    except ExecutionError as exc:
+        raise DataError(f"{where}: field {key!r}: {exc}") from None
 
 
 def _io_tests(raw: object, where: str) -> tuple[TestCase, ...]:
@@ -112,10 +123,10 @@ def problem_from_record(record: object, where: str) -> Problem:
     """A Problem from one record of the project's JSONL format (see problems/corpus/README.md)."""
     if not isinstance(record, dict):
         raise DataError(f"{where}: expected a JSON object")
-    task_id = _require(record, "task_id", str, where)
-    description = _require(record, "description", str, where)
+    task_id = require(record, "task_id", where)
+    description = require(record, "description", where)
     tests = _io_tests(record.get("tests"), where)
-    solutions = _require(record, "solutions", dict, where)
+    solutions = require(record, "solutions", where, dict)
     split = record.get("split", "train")
     if split not in SPLITS:
         raise DataError(f"{where}: field 'split' must be one of {SPLITS}, not {split!r}")
@@ -124,10 +135,7 @@ def problem_from_record(record: object, where: str) -> Problem:
         raise DataError(f"{where}: field 'difficulty' must be int")
     variants = {}
     for name, code in solutions.items():
-        try:
-            language = canonical_language(name)
-        except ExecutionError as exc:
-            raise DataError(f"{where}: field 'solutions.{name}': {exc}") from None
+        language = language_of(name, where, f"solutions.{name}")
         if not isinstance(code, str):
             raise DataError(f"{where}: field 'solutions.{name}' must be a string")
         variants[language] = Variant(language, description, code, tests)

@@ -1,0 +1,218 @@
+"""ParallelMixtureDataModule: the one DataModule that SFT, RL and evaluation read.
+
+- SFT (``mode="sft"``): tokenized mixture examples, loss on the answer only (labels -100 elsewhere).
+- RL (``mode="rl"``): batches of source-language prompts, each with the variant whose tests judge it.
+- Evaluation: ``eval_sets()`` gives the prompts of each evaluation language for the pass@k callback.
+
+Problems are split by task_id: every problem of an evaluation set, and every problem marked
+``eval`` in the training datasets, is kept out of SFT and RL. Train and validation loaders are
+map-style, so under DDP Lightning gives each rank its own shard through a DistributedSampler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.mixture import Example, MixtureBuilder, MixtureConfig
+from lit_parallel.modeling import PACKAGED, load_tokenizer
+from lit_parallel.problems.loading import load_problems
+from lit_parallel.problems.schema import Problem, Variant
+from lit_parallel.prompts import PromptStyle, variant_prompt
+
+log = logging.getLogger(__name__)
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class PromptItem:
+    """A prompt to sample from, and the variant whose tests judge what the model writes."""
+
+    task_id: str
+    language: str
+    prompt: str
+    variant: Variant
+
+
+def tokenize_example(example: Example, tokenizer: object, max_length: int, chat: bool) -> dict | None:
+    """``input_ids`` and completion-only ``labels`` of an example, the answer ended by EOS and cut at
+    ``max_length``; None when the prompt alone leaves no room for an answer."""
+    # Chat templates write their own BOS; plain prompts get the tokenizer's special tokens.
+    prompt_ids = tokenizer(example.prompt, add_special_tokens=not chat)["input_ids"]
+    target_ids = [*tokenizer(example.target, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+    if len(prompt_ids) >= max_length:
+        return None
+    input_ids = (prompt_ids + target_ids)[:max_length]
+    labels = ([IGNORE_INDEX] * len(prompt_ids) + target_ids)[:max_length]
+    return {"input_ids": input_ids, "labels": labels, "language": example.language, "task_id": example.task_id}
+
+
+def collate_sft(rows: Sequence[dict], pad_id: int) -> dict:
+    """Right-padded tensors; ``languages`` and ``task_ids`` stay lists for per-language logging."""
+    width = max(len(row["input_ids"]) for row in rows)
+
+    def padded(key: str, fill: int) -> torch.Tensor:
+        return torch.tensor([row[key] + [fill] * (width - len(row[key])) for row in rows])
+
+    input_ids = padded("input_ids", pad_id)
+    mask = torch.tensor([[1] * len(row["input_ids"]) + [0] * (width - len(row["input_ids"])) for row in rows])
+    return {
+        "input_ids": input_ids,
+        "attention_mask": mask,
+        "labels": padded("labels", IGNORE_INDEX),
+        "languages": [row["language"] for row in rows],
+        "task_ids": [row["task_id"] for row in rows],
+    }
+
+
+def collate_prompts(items: Sequence[PromptItem]) -> list[PromptItem]:
+    return list(items)
+
+
+class ParallelMixtureDataModule(L.LightningDataModule):
+    """Problems in, SFT mixtures, RL prompts and per-language evaluation sets out."""
+
+    def __init__(
+        self,
+        datasets: Sequence[str] = ("bundled",),
+        eval_datasets: Sequence[str] = (),
+        mode: Literal["sft", "rl"] = "sft",
+        mixture: MixtureConfig | None = None,
+        eval_languages: Sequence[str] | None = None,
+        eval_problems_per_language: int | None = None,
+        tokenizer: str = PACKAGED,
+        chat: bool = True,
+        system_prompt: str | None = None,
+        max_length: int = 1024,
+        batch_size: int = 4,
+        num_workers: int = 0,
+    ) -> None:
+        """
+        Args:
+            datasets: dataset specs of the training problems (``bundled``, ``multipl-e:DIR``, ...: see
+                ``lit_parallel.problems.loading``); their problems marked ``eval`` form evaluation sets.
+            eval_datasets: dataset specs used for evaluation only (all their problems).
+            mode: ``sft`` serves the mixture, ``rl`` serves source-language prompts.
+            mixture: languages, ratios, formats and seed of the SFT data; its source language is RL's.
+            eval_languages: languages evaluated by pass@k; default: the mixture's languages.
+            eval_problems_per_language: keep the first N evaluation problems per language (small CPU runs).
+            tokenizer: the model source whose tokenizer renders and tokenizes (linked from the model).
+            chat: render prompts with the chat template (instruct models) or as plain text (base models).
+            system_prompt: the chat system message; None keeps the template's default.
+            max_length: tokens per SFT example; longer answers are cut, longer prompts dropped.
+            batch_size: examples (SFT) or prompts (RL) per batch and device.
+            num_workers: DataLoader worker processes.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.mixture = mixture or MixtureConfig()
+        self.style = PromptStyle(chat=chat, system=system_prompt)
+        self._tokenizer = None
+        self.train_rows: list = []
+        self.val_rows: list = []
+        self.report: dict[str, dict[str, int]] = {}
+
+    @property
+    def tokenizer(self) -> object:
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(self.hparams.tokenizer)
+        return self._tokenizer
+
+    @property
+    def source_language(self) -> str:
+        return self.mixture.source_language
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_rows:
+            return
+        train, self.eval_problems = split_by_task(
+            [p for spec in self.hparams.datasets for p in load_problems(spec)],
+            [p for spec in self.hparams.eval_datasets for p in load_problems(spec)],
+        )
+        self.train_problems = train
+        if self.hparams.mode == "rl":
+            self.train_rows = self.prompts(train, [self.source_language])[self.source_language]
+            return
+        examples = MixtureBuilder(self.mixture, self.tokenizer, self.style).build(train)
+        self.train_rows = self._tokenize(examples)
+        self.report = mixture_report(self.train_rows)
+        val = [p for p in self.eval_problems if self.source_language in p.parallel_group()]
+        val_config = MixtureConfig(self.source_language, {self.source_language: 1.0}, seed=self.mixture.seed)
+        self.val_rows = self._tokenize(MixtureBuilder(val_config, self.tokenizer, self.style).build(val)) if val else []
+        log.info("SFT mixture: %s", self.report)
+
+    def _tokenize(self, examples: Sequence[Example]) -> list[dict]:
+        rows = [tokenize_example(e, self.tokenizer, self.hparams.max_length, self.style.chat) for e in examples]
+        dropped = sum(row is None for row in rows)
+        if dropped:
+            log.warning("%d of %d examples dropped: prompt longer than max_length", dropped, len(rows))
+        return [row for row in rows if row is not None]
+
+    def prompts(self, problems: Sequence[Problem], languages: Sequence[str]) -> dict[str, list[PromptItem]]:
+        """Prompts of every problem that has a tested variant in each language."""
+        sets: dict[str, list[PromptItem]] = {}
+        for lang in languages:
+            variants = [(p.task_id, p.variants[lang]) for p in problems if lang in p.variants]
+            sets[lang] = [
+                PromptItem(task_id, lang, variant_prompt(v, self.tokenizer, self.style), v)
+                for task_id, v in variants
+                if v.has_tests
+            ]
+        return sets
+
+    def eval_sets(self) -> dict[str, list[PromptItem]]:
+        """Evaluation prompts per language, none of whose problems is in SFT or RL data."""
+        self.setup()
+        languages = self.hparams.eval_languages or list(self.mixture.languages)
+        sets = self.prompts(self.eval_problems, languages)
+        cap = self.hparams.eval_problems_per_language
+        return {lang: items[:cap] if cap else items for lang, items in sets.items()}
+
+    def transfer_batch_to_device(self, batch: object, device: torch.device, dataloader_idx: int) -> object:
+        # RL batches are prompts with their tests, not tensors: the RL module tokenizes and moves them.
+        return batch if self.hparams.mode == "rl" else super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_rows, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader(self.val_rows, shuffle=False) if self.val_rows else []
+
+    def _loader(self, rows: list, shuffle: bool) -> DataLoader:
+        sft = self.hparams.mode == "sft"
+        collate = partial(collate_sft, pad_id=self.tokenizer.pad_token_id) if sft else collate_prompts
+        generator = torch.Generator().manual_seed(self.mixture.seed)
+        return DataLoader(
+            rows,
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            collate_fn=collate,
+            num_workers=self.hparams.num_workers,
+        )
+
+
+def split_by_task(train: Sequence[Problem], eval_only: Sequence[Problem]) -> tuple[list[Problem], list[Problem]]:
+    """(training problems, evaluation problems): a task_id evaluated anywhere is never trained on."""
+    evaluated = [p for p in train if p.split == "eval"] + list(eval_only)
+    held_out = {p.task_id for p in evaluated}
+    return [p for p in train if p.task_id not in held_out], evaluated
+
+
+def mixture_report(rows: Sequence[dict]) -> dict[str, dict[str, int]]:
+    """Examples, and tokens (all and answer-only), per language of the SFT data."""
+    report: dict[str, Counter] = {}
+    for row in rows:
+        counts = report.setdefault(row["language"], Counter())
+        counts["examples"] += 1
+        counts["tokens"] += len(row["input_ids"])
+        counts["answer_tokens"] += sum(label != IGNORE_INDEX for label in row["labels"])
+    return {lang: dict(counts) for lang, counts in sorted(report.items())}

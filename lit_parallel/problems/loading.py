@@ -1,0 +1,86 @@
+"""Problems from a dataset SPEC: the bundled corpus, the project's JSONL, or a public format.
+
+SPEC is ``bundled``, ``project:PATH`` (or a bare ``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT
+one of :data:`FORMATS` and SOURCE a local file or directory or ``hub:ORG/NAME[#CONFIG][@SPLIT]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from lit_parallel.problems.code_contests import load_code_contests
+from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.problems.humaneval_x import load_humaneval_x
+from lit_parallel.problems.mbxp import load_mbxp
+from lit_parallel.problems.multipl_e import load_multipl_e
+from lit_parallel.problems.polyhumaneval import load_polyhumaneval
+from lit_parallel.problems.schema import DataError, Problem, language_of, read_jsonl
+
+Loader = Callable[[str, Sequence[str] | None], list[Problem]]
+"""Reads a SOURCE; languages, when given, choose the variants (the loaded problems are filtered too)."""
+
+
+def _project(source: str, languages: Sequence[str] | None) -> list[Problem]:
+    if not Path(source).is_file():
+        raise DataError(f"{source}: no such file")
+    return list(read_jsonl(Path(source)))
+
+
+def _any_languages(load: Callable[[str], list[Problem]]) -> Loader:
+    """A loader of a format whose languages are its files': the filter applies after loading."""
+    return lambda source, languages: load(source)
+
+
+def _code_contests(source: str, languages: Sequence[str] | None) -> list[Problem]:
+    # io tests judge any language: asked-for languages get variants even without a reference solution.
+    return load_code_contests(source, languages=languages)
+
+
+FORMATS: dict[str, tuple[Loader, str]] = {
+    "project": (_project, "the project's JSONL format (problems/corpus/README.md); a bare PATH.jsonl too"),
+    "multipl-e": (load_multipl_e, "MultiPL-E humaneval-<pl>.jsonl files: completion tasks, eval only"),
+    "humaneval-x": (_any_languages(load_humaneval_x), "HumanEval-X humaneval_<pl>.jsonl.gz files: completion tasks"),
+    "polyhumaneval": (_any_languages(load_polyhumaneval), "PolyHumanEval solutions.json: 14 PLs, no tests"),
+    "mbxp": (_any_languages(load_mbxp), "MBXP / OpenAI HumanEval rows (task_id, prompt, canonical_solution, test)"),
+    "code-contests": (_code_contests, "DeepMind code_contests or open-r1/codeforces rows: io problems"),
+}
+"""FORMAT -> (loader of a SOURCE, one-line description for --help)."""
+
+
+def load_problems(spec: str, languages: Sequence[str] | None = None) -> list[Problem]:
+    """The problems SPEC names, with only ``languages`` (names or aliases) when given.
+
+    Problems left with no language are dropped; a task_id met twice is an error naming both places.
+    """
+    if spec == "bundled":
+        problems = bundled_corpus()
+    else:
+        fmt, sep, source = spec.partition(":")
+        if not sep and spec.endswith(".jsonl"):
+            fmt, source = "project", spec
+        if fmt not in FORMATS:
+            known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
+            raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
+        problems = FORMATS[fmt][0](source, languages)
+    _check_unique(problems)
+    return problems if languages is None else _only(problems, languages)
+
+
+def _only(problems: list[Problem], languages: Sequence[str]) -> list[Problem]:
+    wanted = [language_of(name, "languages", "languages") for name in languages]
+    kept = []
+    for problem in problems:
+        variants = {lang: problem.variants[lang] for lang in wanted if lang in problem.variants}
+        if variants:
+            kept.append(replace(problem, variants=variants))
+    return kept
+
+
+def _check_unique(problems: list[Problem]) -> None:
+    seen: dict[str, str] = {}
+    for problem in problems:
+        if problem.task_id in seen:
+            raise DataError(f"{problem.source}: field 'task_id': {problem.task_id!r} also at {seen[problem.task_id]}")
+        seen[problem.task_id] = problem.source

@@ -1,0 +1,106 @@
+"""The Parallel-SFT mixture: configured ratios, determinism, formats, and completion-only labels."""
+
+from collections import Counter
+
+import pytest
+
+from datamodules import MixtureBuilder, MixtureConfig, ParallelMixtureDataModule
+from datamodules.mixture import allocate
+from datamodules.parallel_mixture import IGNORE_INDEX, split_by_task
+from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.prompts import PromptStyle, code_blocks
+
+TRAIN, EVAL = split_by_task(bundled_corpus(), [])
+RATIOS = {"python": 0.5, "go": 0.2, "php": 0.15, "ruby": 0.1, "lua": 0.05}
+FORMATS = {"single": 0.5, "multi": 0.25, "translation": 0.25}
+
+
+def build(tokenizer, seed=0, **overrides):
+    config = MixtureConfig("python", RATIOS, FORMATS, num_examples=400, seed=seed, **overrides)
+    return MixtureBuilder(config, tokenizer, PromptStyle()).build(TRAIN)
+
+
+def test_allocate_splits_exactly_by_largest_remainder():
+    assert allocate(10, {"a": 1, "b": 1, "c": 1}) == {"a": 4, "b": 3, "c": 3}
+    assert sum(allocate(997, RATIOS).values()) == 997
+    with pytest.raises(ValueError, match="positive sum"):
+        allocate(3, {"a": 0})
+
+
+def test_language_and_format_ratios_hold_within_one_percent(tokenizer):
+    examples = build(tokenizer)
+    assert len(examples) == 400
+    by_language = Counter(e.language for e in examples)
+    for lang, share in RATIOS.items():
+        assert abs(by_language[lang] / 400 - share) <= 0.01, (lang, by_language)
+    parallel = [e for e in examples if e.language != "python"]
+    assert {e.kind for e in examples if e.language == "python"} == {"source"}
+    by_kind = Counter(e.kind for e in parallel)
+    for kind, share in FORMATS.items():
+        assert abs(by_kind[kind] / len(parallel) - share) <= 0.01, by_kind
+
+
+def test_same_seed_same_mixture_other_seed_other_mixture(tokenizer):
+    assert build(tokenizer, seed=1) == build(tokenizer, seed=1)
+    assert build(tokenizer, seed=1) != build(tokenizer, seed=2)
+
+
+def test_no_eval_task_reaches_training():
+    held_out = {p.task_id for p in EVAL}
+    assert held_out and all(p.split == "eval" for p in EVAL)
+    assert not held_out & {p.task_id for p in TRAIN}
+    # an eval-only dataset holds out its task ids even where the training data has them as train
+    train, evaluated = split_by_task(TRAIN, TRAIN[:3])
+    assert {p.task_id for p in evaluated} == {p.task_id for p in TRAIN[:3]}
+    assert not {p.task_id for p in train} & {p.task_id for p in TRAIN[:3]}
+
+
+def test_multi_and_translation_examples_hold_real_parallel_programs(tokenizer):
+    examples = build(tokenizer, multi_languages=3)
+    by_id = {p.task_id: p for p in TRAIN}
+    multi = next(e for e in examples if e.kind == "multi")
+    blocks = code_blocks(multi.target)
+    programs = by_id[multi.task_id].parallel_group()
+    assert len(blocks) == 3 and blocks[0][1] == programs[multi.language].rstrip()
+    assert all(code == programs[lang].rstrip() for lang, code in blocks[1:])
+    translation = next(e for e in examples if e.kind == "translation")
+    assert programs_of(by_id, translation.task_id, "python") in translation.prompt
+    assert translation.prompt.endswith(f"```{translation.language}\n")
+
+
+def programs_of(by_id, task_id, language):
+    return by_id[task_id].parallel_group()[language].rstrip()
+
+
+def test_baseline_is_every_source_problem_once(tokenizer):
+    config = MixtureConfig("python", {"python": 1.0})
+    examples = MixtureBuilder(config, tokenizer, PromptStyle()).build(TRAIN)
+    assert sorted(e.task_id for e in examples) == sorted(p.task_id for p in TRAIN)
+
+
+def test_datamodule_labels_only_the_answer_and_reports_languages(tokenizer):
+    mixture = MixtureConfig("python", RATIOS, FORMATS, num_examples=60)
+    dm = ParallelMixtureDataModule(mixture=mixture, max_length=768, batch_size=4)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"], strict=True):
+        answer = [int(t) for t, lab in zip(ids, labels, strict=True) if lab != IGNORE_INDEX]
+        assert answer[-1] == tokenizer.eos_token_id
+        text = tokenizer.decode(answer[:-1])
+        assert text.rstrip().endswith("```") and "<|im_start|>" not in text
+        assert labels[: int(mask.sum())].tolist().count(IGNORE_INDEX) > 10  # the prompt is masked
+    assert sum(r["examples"] for r in dm.report.values()) == len(dm.train_rows) == 60
+    assert dm.report["python"]["examples"] == 30 and dm.report["go"]["tokens"] > 0
+    assert dm.val_rows and {r["task_id"] for r in dm.val_rows} <= {p.task_id for p in EVAL}
+
+
+def test_rl_mode_serves_source_prompts_with_tests_and_eval_sets_are_held_out():
+    dm = ParallelMixtureDataModule(mode="rl", mixture=MixtureConfig("python", RATIOS), batch_size=3)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert len(batch) == 3 and all(item.language == "python" and item.variant.has_tests for item in batch)
+    assert all(item.prompt.endswith("```python\n") for item in batch)
+    sets = dm.eval_sets()
+    assert set(sets) == set(RATIOS) and all(len(items) == len(EVAL) for items in sets.values())
+    trained = {item.task_id for item in dm.train_rows}
+    assert not trained & {item.task_id for items in sets.values() for item in items}
