@@ -21,8 +21,9 @@ from lit_parallel.execution import (
     bwrap_status,
     checked_language,
 )
-from lit_parallel.problems.corpus import bundled_corpus
-from lit_parallel.problems.schema import DataError, Problem, read_jsonl, reference_programs
+from lit_parallel.modeling import PACKAGED, load_tokenizer
+from lit_parallel.problems.loading import FORMATS, load_problems
+from lit_parallel.problems.schema import DataError, reference_programs
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -123,15 +124,8 @@ def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
     return format_table(["language", *(v.value for v in verdicts), "total"], rows)
 
 
-def load_dataset(spec: str) -> list[Problem]:
-    """Problems named by a dataset spec: "bundled" (the corpus shipped with the package) or a JSONL
-    file in the project's format."""
-    return bundled_corpus() if spec == "bundled" else list(read_jsonl(Path(spec)))
-
-
 def cmd_data_verify(args: argparse.Namespace) -> int:
-    problems = load_dataset(args.dataset)
-    programs = reference_programs(problems)
+    programs = reference_programs(load_problems(args.dataset, args.languages))
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
         results = executor.run(programs)
     totals: Counter[str] = Counter(r.language for r in results)
@@ -142,6 +136,34 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
         if not r.passed:
             print(f"FAILED {r.id} [{r.language}]: {r.verdict.value}", file=sys.stderr)
     return 0 if sum(passed.values()) == len(results) else 1
+
+
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    problems = load_problems(args.dataset, args.languages)
+    tokenizer = load_tokenizer(args.tokenizer)
+    languages = sorted({lang for p in problems for lang in p.variants})
+    rows = []
+    for lang in languages:
+        variants = [p.variants[lang] for p in problems if lang in p.variants]
+        solutions = [v.full_code(v.solution) for v in variants if v.solution is not None]
+        tokens = (
+            sum(len(ids) for ids in tokenizer(solutions, add_special_tokens=False)["input_ids"]) if solutions else 0
+        )
+        splits = Counter(p.split for p in problems if lang in p.variants)
+        tested = sum(v.has_tests for v in variants)
+        mean = tokens // len(solutions) if solutions else "-"
+        rows.append([lang, len(variants), splits["train"], splits["eval"], len(solutions), tested, tokens, mean])
+    header = ["language", "problems", "train", "eval", "solutions", "tested", "solution tokens", "mean"]
+    print(format_table(header, rows))
+    sizes = Counter(len(p.parallel_group()) for p in problems)
+    print(f"\n{len(problems)} problems ({Counter(p.split for p in problems)['eval']} eval); parallel-group sizes:")
+    print(format_table(["solutions per problem", "problems"], sorted(sizes.items(), reverse=True)))
+    return 0
+
+
+DATASET_HELP = "a dataset SPEC: bundled (the shipped corpus), PATH.jsonl (the project's format), or " + ", ".join(
+    f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items()
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,10 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_exec)
     data = sub.add_parser("data", help="datasets of problems").add_subparsers(dest="data_command", required=True)
     verify = data.add_parser("verify", help="run every reference solution of a dataset against its tests")
-    verify.add_argument("--dataset", required=True, help='"bundled" or a JSONL file in the project\'s format')
+    stats = data.add_parser("stats", help="problems, splits, parallel groups and tokens per language")
+    for cmd in (verify, stats):
+        cmd.add_argument("--dataset", required=True, help=DATASET_HELP)
+        cmd.add_argument("--languages", nargs="+", default=None, help="only these languages (default: all)")
     verify.add_argument("--workers", type=int, default=None)
     verify.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
     verify.set_defaults(func=cmd_data_verify)
+    stats.add_argument("--tokenizer", default=PACKAGED, help="model source whose tokenizer counts tokens")
+    stats.set_defaults(func=cmd_data_stats)
     return parser
 
 

@@ -1,10 +1,14 @@
-"""The command line as a user runs it: `lit-parallel languages` and `lit-parallel exec`."""
+"""The command line as a user runs it: `lit-parallel languages`, `exec` and `data`."""
 
 import json
+import os
+import re
 import subprocess
+import sys
 
 from lit_parallel import cli
 from lit_parallel.execution import LANGUAGES, languages
+from lit_parallel.problems.corpus import bundled_corpus
 
 
 def test_languages_lists_every_language_with_its_toolchain_status():
@@ -99,3 +103,42 @@ def test_data_verify_names_the_bad_line(tmp_path, capsys):
     path.write_text('{"task_id": "x"}\n')
     assert cli.main(["data", "verify", "--dataset", str(path)]) == 2
     assert f"{path}:1: field 'description' is missing" in capsys.readouterr().err
+
+
+def test_data_verify_names_a_solution_whose_toolchain_is_missing_before_running_anything(tmp_path):
+    path = tmp_path / "data.jsonl"
+    record = {
+        "task_id": "lp/9003-echo",
+        "description": "Echo a line.",
+        "tests": [{"stdin": "hi\n", "stdout": "hi\n"}],
+        "solutions": {"python": "print(input())", "ruby": "puts gets"},
+    }
+    write_jsonl(path, [record])
+    # A PATH without ruby on it stands for a machine without the toolchain.
+    env = {**os.environ, "PATH": str(tmp_path)}
+    command = [sys.executable, "-m", "lit_parallel.cli", "data", "verify", "--dataset", str(path)]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith(f"lit-parallel: {path}:1: field 'solutions.ruby': ruby toolchain missing (ruby not found")
+
+
+def test_data_verify_refuses_a_language_the_executor_cannot_run(tmp_path, capsys):
+    path = tmp_path / "data.jsonl"
+    record = {"task_id": "k", "description": "d", "tests": [{"stdin": "", "stdout": "1\n"}], "solutions": {"kt": "x"}}
+    write_jsonl(path, [record])
+    assert cli.main(["data", "verify", "--dataset", str(path)]) == 2
+    assert f"{path}:1: field 'solutions.kotlin': the executor cannot run kotlin" in capsys.readouterr().err
+
+
+def test_data_stats_counts_problems_splits_groups_and_tokens(tokenizer, capsys):
+    assert cli.main(["data", "stats", "--dataset", "bundled", "--languages", "python", "go"]) == 0
+    out = capsys.readouterr().out
+    problems = bundled_corpus()
+    train = sum(p.split == "train" for p in problems)
+    solutions = [p.variants["go"].solution for p in problems]
+    tokens = sum(len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in solutions)
+    go_row = next(line.split() for line in out.splitlines() if line.startswith("go "))
+    n = str(len(problems))
+    assert go_row[:7] == ["go", n, str(train), str(len(problems) - train), n, n, str(tokens)]
+    assert re.search(rf"^2\s+{n}$", out, re.MULTILINE)  # every problem is a parallel group of both languages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lit_parallel.problems.schema import DataError, Problem, read_jsonl
+from lit_parallel.problems.schema import Problem, check_unique, read_jsonl
 
 CORPUS_DIR = Path(__file__).with_name("corpus")
 REQUIRED_LANGUAGES = ("python", "cpp", "java", "javascript", "go", "php", "ruby", "lua")
@@ -13,14 +13,6 @@ REQUIRED_LANGUAGES = ("python", "cpp", "java", "javascript", "go", "php", "ruby"
 
 def bundled_corpus(directory: Path = CORPUS_DIR) -> list[Problem]:
     """Every problem of the corpus's JSONL files, in file and line order; task ids are unique."""
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.jsonl")):
-        for problem in read_jsonl(path):
-            if problem.task_id in seen:
-                raise DataError(
-                    f"{problem.source}: field 'task_id': {problem.task_id!r} also at {seen[problem.task_id]}"
-                )
-            seen[problem.task_id] = problem.source
-            problems.append(problem)
+    problems = [problem for path in sorted(directory.glob("*.jsonl")) for problem in read_jsonl(path)]
+    check_unique(problems)
     return problems

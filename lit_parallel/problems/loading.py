@@ -16,7 +16,7 @@ from lit_parallel.problems.humaneval_x import load_humaneval_x
 from lit_parallel.problems.mbxp import load_mbxp
 from lit_parallel.problems.multipl_e import load_multipl_e
 from lit_parallel.problems.polyhumaneval import load_polyhumaneval
-from lit_parallel.problems.schema import DataError, Problem, language_of, read_jsonl
+from lit_parallel.problems.schema import DataError, Problem, check_unique, language_of, read_jsonl
 
 Loader = Callable[[str, Sequence[str] | None], list[Problem]]
 """Reads a SOURCE; languages, when given, choose the variants (the loaded problems are filtered too)."""
@@ -64,7 +64,7 @@ def load_problems(spec: str, languages: Sequence[str] | None = None) -> list[Pro
             known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
             raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
         problems = FORMATS[fmt][0](source, languages)
-    _check_unique(problems)
+    check_unique(problems)
     return problems if languages is None else _only(problems, languages)
 
 
@@ -77,10 +77,3 @@ def _only(problems: list[Problem], languages: Sequence[str]) -> list[Problem]:
             kept.append(replace(problem, variants=variants))
     return kept
 
-
-def _check_unique(problems: list[Problem]) -> None:
-    seen: dict[str, str] = {}
-    for problem in problems:
-        if problem.task_id in seen:
-            raise DataError(f"{problem.source}: field 'task_id': {problem.task_id!r} also at {seen[problem.task_id]}")
-        seen[problem.task_id] = problem.source

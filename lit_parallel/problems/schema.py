@@ -178,3 +178,12 @@ def reference_programs(problems: Iterable[Problem]) -> list[Program]:
                 )
             programs.append(variant.program(variant.solution, problem.task_id))
     return programs
+
+
+def check_unique(problems: Iterable[Problem]) -> None:
+    """DataError naming both places when a task_id appears twice."""
+    seen: dict[str, str] = {}
+    for problem in problems:
+        if problem.task_id in seen:
+            raise DataError(f"{problem.source}: field 'task_id': {problem.task_id!r} also at {seen[problem.task_id]}")
+        seen[problem.task_id] = problem.source
