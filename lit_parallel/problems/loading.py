@@ -76,4 +76,3 @@ def _only(problems: list[Problem], languages: Sequence[str]) -> list[Problem]:
         if variants:
             kept.append(replace(problem, variants=variants))
     return kept
-

@@ -1,0 +1,1 @@
+"""LightningModules: SFT and RL, and the pure functions they share."""

@@ -1,0 +1,131 @@
+"""The SFT LightningModule: causal-LM loss on the answer tokens of a (Parallel-)SFT mixture.
+
+The base model is loaded in ``configure_model``, on the device Lightning chose, so that under DDP
+each rank holds its own quantized copy. Checkpoints hold only the trainable (LoRA) weights, with the
+optimizer, schedule and loop state: the base weights come back from the ModelSpec. Every checkpoint
+and the end of fit also write the adapter in PEFT format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from lit_parallel.modeling import ModelSpec, load_model
+from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
+
+
+def block_causal_mask(segment_ids: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The additive 4-D attention mask of packed rows: causal, and only within one segment
+    (padding, segment -1, attends to itself only so that no row of the softmax is empty)."""
+    same = segment_ids[:, :, None] == segment_ids[:, None, :]
+    causal = torch.ones(segment_ids.shape[1], segment_ids.shape[1], dtype=torch.bool, device=segment_ids.device).tril()
+    allowed = (same & causal) | torch.eye(segment_ids.shape[1], dtype=torch.bool, device=segment_ids.device)
+    return torch.zeros(allowed.shape, dtype=dtype, device=segment_ids.device).masked_fill(
+        ~allowed, torch.finfo(dtype).min
+    )[:, None]
+
+
+def model_inputs(batch: dict, dtype: torch.dtype) -> dict:
+    """The keyword arguments of the model's forward for an SFT batch, packed or not."""
+    inputs = {"input_ids": batch["input_ids"], "labels": batch["labels"]}
+    if "segment_ids" in batch:
+        inputs["attention_mask"] = block_causal_mask(batch["segment_ids"], dtype)
+        inputs["position_ids"] = batch["position_ids"]
+    else:
+        inputs["attention_mask"] = batch["attention_mask"]
+    return inputs
+
+
+class SFTModule(L.LightningModule):
+    """QLoRA SFT of a causal LM on completion-only labels."""
+
+    def __init__(
+        self,
+        model: ModelSpec | None = None,
+        optimizer: OptimizerSpec | None = None,
+        adapter_dir: str | None = None,
+    ) -> None:
+        """
+        Args:
+            model: the base model, its quantization and its LoRA adapter.
+            optimizer: AdamW and the warmup + cosine schedule.
+            adapter_dir: where the PEFT adapters go (default: ``<log dir>/adapters``): one folder per
+                checkpoint (``step=N``) and ``final`` at the end of fit.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.spec = model or ModelSpec()
+        self.optim = optimizer or OptimizerSpec()
+        self.model: torch.nn.Module | None = None
+        # Checkpoints carry only trainable weights; the frozen base is rebuilt from the spec.
+        self.strict_loading = False
+        self.tokens_seen: Counter[str] = Counter()
+        self._step_started = 0.0
+
+    def configure_model(self) -> None:
+        if self.model is None:
+            self.model = load_model(self.spec, self.device)
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return getattr(torch, self.spec.compute_dtype)
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.model(**model_inputs(batch, self.compute_dtype)).loss
+
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        self._step_started = time.perf_counter()
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self(batch)
+        for language, count in zip(batch["languages"], batch["answer_tokens"], strict=True):
+            self.tokens_seen[language] += count
+        size = len(batch["languages"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self.log("train/loss_epoch", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
+        self.log("train/lr", self.lr_schedulers().get_last_lr()[0])
+        # Summed over ranks, so every rank must log the same keys: the mixture's languages.
+        seen = {f"train/answer_tokens/{lang}": float(n) for lang, n in sorted(self.tokens_seen.items())}
+        self.log_dict(seen, sync_dist=True, reduce_fx="sum")
+        return loss
+
+    def on_train_start(self) -> None:
+        for language in getattr(self.trainer.datamodule, "report", {}):
+            self.tokens_seen[language] += 0
+
+    def on_train_batch_end(self, outputs: object, batch: dict, batch_idx: int) -> None:
+        real = batch["segment_ids"] >= 0 if "segment_ids" in batch else batch["attention_mask"].bool()
+        elapsed = max(time.perf_counter() - self._step_started, 1e-9)
+        self.log("train/tokens_per_s", int(real.sum()) / elapsed)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.log("val/loss", self(batch), prog_bar=True, sync_dist=True, batch_size=len(batch["languages"]))
+
+    def configure_optimizers(self) -> dict:
+        return build_optimizer(self, self.optim, self.trainer.estimated_stepping_batches)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        trainable = {name for name, p in self.named_parameters() if p.requires_grad}
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+        checkpoint["tokens_seen"] = dict(self.tokens_seen)
+        self.save_adapter(f"step={self.global_step}")
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.tokens_seen = Counter(checkpoint.get("tokens_seen", {}))
+
+    def on_fit_end(self) -> None:
+        self.save_adapter("final")
+
+    def adapter_path(self, name: str) -> Path:
+        root = self.hparams.adapter_dir or Path(self.trainer.log_dir or self.trainer.default_root_dir) / "adapters"
+        return Path(root) / name
+
+    def save_adapter(self, name: str) -> None:
+        """The LoRA adapter in PEFT format (``PeftModel.from_pretrained`` loads it), from rank 0."""
+        if self.trainer.is_global_zero and hasattr(self.model, "peft_config"):
+            self.model.save_pretrained(self.adapter_path(name))
