@@ -12,15 +12,16 @@ map-style, so under DDP Lightning gives each rank its own shard through a Distri
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
 from datamodules.mixture import Example, MixtureBuilder, MixtureConfig
 from lit_parallel.modeling import PACKAGED, load_tokenizer
@@ -221,27 +222,53 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         return batch if self.hparams.mode == "rl" else super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_rows, shuffle=True)
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        sampler = ResumableSampler(self.train_rows, world, rank, seed=self.mixture.seed)
+        if trainer is not None and trainer.global_step:
+            # Resumed from a checkpoint: the epoch it stopped in goes on from the next batch.
+            batches = math.ceil(len(sampler) / self.hparams.batch_size)
+            done = trainer.global_step * trainer.accumulate_grad_batches - trainer.current_epoch * batches
+            sampler.resume(trainer.current_epoch, min(max(done, 0), batches) * self.hparams.batch_size)
+        return self._loader(self.train_rows, sampler)
 
     def val_dataloader(self) -> DataLoader | list:
-        return self._loader(self.val_rows, shuffle=False) if self.val_rows else []
+        return self._loader(self.val_rows, None) if self.val_rows else []
 
-    def _loader(self, rows: list, shuffle: bool) -> DataLoader:
+    def _loader(self, rows: list, sampler: ResumableSampler | None) -> DataLoader:
         collate = collate_prompts
         if self.hparams.mode == "sft":
             pad_id = self.tokenizer.pad_token_id
             collate = partial(collate_sft, pad_id=pad_id)
             if self.hparams.packing:
                 collate = partial(collate_packed, pad_id=pad_id, max_length=self.hparams.max_length)
-        generator = torch.Generator().manual_seed(self.mixture.seed)
         return DataLoader(
             rows,
             batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            generator=generator,
+            sampler=sampler,
             collate_fn=collate,
             num_workers=self.hparams.num_workers,
         )
+
+
+class ResumableSampler(DistributedSampler):
+    """This rank's shard, in an order fixed by (seed, epoch), that can start an epoch part-way.
+
+    Lightning keeps a DistributedSampler it is given and calls ``set_epoch`` on it, so the order of
+    every epoch is the same whether a run went straight through or was resumed from a checkpoint.
+    """
+
+    def __init__(self, rows: Sequence, world_size: int, rank: int, seed: int) -> None:
+        super().__init__(rows, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+        self.resume_epoch, self.resume_offset = -1, 0
+
+    def resume(self, epoch: int, offset: int) -> None:
+        """In ``epoch``, skip the first ``offset`` indices (those trained on before the checkpoint)."""
+        self.resume_epoch, self.resume_offset = epoch, offset
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(super().__iter__())
+        return iter(indices[self.resume_offset :] if self.epoch == self.resume_epoch else indices)
 
 
 def split_by_task(train: Sequence[Problem], eval_only: Sequence[Problem]) -> tuple[list[Problem], list[Problem]]:

@@ -204,8 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
 
-def lightning_main(argv: Sequence[str]) -> int:
-    """Run a LightningCLI command: TensorBoard under ``runs/`` and a rich progress bar by default."""
+def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
+    """The LightningCLI of ``lit-parallel fit|validate|test`` (with ``run=False``: the instantiated
+    model, datamodule and trainer of a config, nothing run). TensorBoard under ``runs/`` and a rich
+    progress bar by default."""
     import lightning as L
     from jsonargparse import lazy_instance
     from lightning.pytorch.callbacks import RichProgressBar
@@ -217,25 +219,26 @@ def lightning_main(argv: Sequence[str]) -> int:
             # The DataModule renders and tokenizes with the model's own tokenizer.
             parser.link_arguments("model.init_args.model.source", "data.init_args.tokenizer")
 
-    LitParallelCLI(
+    return LitParallelCLI(
         L.LightningModule,
         L.LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
         args=list(argv),
+        run=run,
         trainer_defaults={
             "logger": lazy_instance(TensorBoardLogger, save_dir="runs", name="lit-parallel"),
             "callbacks": [lazy_instance(RichProgressBar)],
         },
         save_config_kwargs={"overwrite": True},
     )
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in LIGHTNING_COMMANDS:
-        return lightning_main(argv)
+        build_lightning_cli(argv)
+        return 0
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
