@@ -122,8 +122,10 @@ class SFTModule(L.LightningModule):
         self.save_adapter("final")
 
     def adapter_path(self, name: str) -> Path:
-        root = self.hparams.adapter_dir or Path(self.trainer.log_dir or self.trainer.default_root_dir) / "adapters"
-        return Path(root) / name
+        # Not trainer.log_dir: it is a collective, and only rank 0 saves.
+        logger = self.trainer.logger
+        run_dir = getattr(logger, "log_dir", None) or self.trainer.default_root_dir
+        return Path(self.hparams.adapter_dir or Path(run_dir) / "adapters") / name
 
     def save_adapter(self, name: str) -> None:
         """The LoRA adapter in PEFT format (``PeftModel.from_pretrained`` loads it), from rank 0."""
