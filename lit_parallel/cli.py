@@ -217,7 +217,7 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
     class LitParallelCLI(LightningCLI):
         def add_arguments_to_parser(self, parser: object) -> None:
             # The DataModule renders and tokenizes with the model's own tokenizer.
-            parser.link_arguments("model.init_args.model.source", "data.init_args.tokenizer")
+            parser.link_arguments("model.init_args.model.init_args.source", "data.init_args.tokenizer")
 
     return LitParallelCLI(
         L.LightningModule,

@@ -1,0 +1,28 @@
+"""Every config in configs/ parses and builds its trainer, model and DataModule (nothing is downloaded:
+models load in configure_model, tokenizers in setup)."""
+
+from pathlib import Path
+
+import pytest
+
+from datamodules import ParallelMixtureDataModule
+from lit_parallel.cli import build_lightning_cli
+from lit_parallel.modules.sft import SFTModule
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+
+
+def test_there_are_configs_for_tests_cpu_demos_and_the_paper():
+    assert {p.parent.name for p in CONFIGS} >= {"tiny", "demo", "llama31_8b"}
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_config_parses_and_builds(config, tmp_path):
+    # GPU configs are built on CPU here: the classes and arguments are what is checked.
+    cli = build_lightning_cli(
+        ["--config", str(config), "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}"], run=False
+    )
+    assert isinstance(cli.model, SFTModule) and isinstance(cli.datamodule, ParallelMixtureDataModule)
+    assert cli.datamodule.hparams.tokenizer == cli.model.spec.source  # linked, not repeated
+    assert sum(cli.datamodule.mixture.languages.values()) == pytest.approx(1.0)
+    assert cli.model.model is None, "the model must load in configure_model, on its device"
