@@ -69,7 +69,8 @@ class SFTModule(L.LightningModule):
 
     def configure_model(self) -> None:
         if self.model is None:
-            self.model = load_model(self.spec, self.device)
+            # from_pretrained hands back eval mode; Lightning records train/eval modes before this hook.
+            self.model = load_model(self.spec, self.device).train()
 
     @property
     def compute_dtype(self) -> torch.dtype:

@@ -1,0 +1,58 @@
+"""Model specs: every quantization builds real bitsandbytes layers that train through LoRA; the
+packaged GGUF becomes a cached directory that loads like any checkpoint."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoConfig
+
+from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model, packaged_gguf, resolve_source
+
+TINY = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+
+
+@pytest.mark.parametrize(
+    ("quantization", "layer", "double"),
+    [
+        ("none", "Linear", None),
+        ("nf4", "Linear4bit", False),
+        ("nf4-double", "Linear4bit", True),
+        ("int8", "Linear8bitLt", None),
+    ],
+)
+def test_each_quantization_gives_its_layers_and_lora_trains_on_them(quantization, layer, double):
+    model = load_model(ModelSpec(tiny=TINY, quantization=quantization, lora=LoRASpec(r=4, alpha=8, dropout=0.0)))
+    proj = model.base_model.model.model.layers[0].self_attn.q_proj
+    assert type(proj.base_layer).__name__ == layer
+    if double is not None:
+        assert proj.base_layer.weight.quant_state.nested == double
+    ids = torch.randint(0, 1000, (2, 12))
+    model(input_ids=ids, labels=ids).loss.backward()
+    grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+    assert grads and all("lora_" in n for n in grads)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads.values())
+
+
+def test_a_spec_without_lora_is_frozen_and_tiny_models_are_cached_by_config():
+    spec = ModelSpec(tiny=TINY, quantization="none", lora=None)
+    model = load_model(spec)
+    assert not any(p.requires_grad for p in model.parameters())
+    assert spec.weights_dir() == ModelSpec(tiny=TINY, quantization="nf4").weights_dir()
+    assert spec.weights_dir() != ModelSpec(tiny={**TINY, "hidden_size": 32}).weights_dir()
+
+
+def test_packaged_gguf_is_converted_once_into_a_smollm2_checkpoint(tokenizer):
+    directory = resolve_source(PACKAGED)
+    assert resolve_source(PACKAGED) == directory and packaged_gguf().suffix == ".gguf"
+    config = AutoConfig.from_pretrained(directory)
+    assert config.model_type == "llama" and config.num_hidden_layers == 30 and config.hidden_size == 576
+    assert "quantization_config" not in json.loads((Path(directory) / "config.json").read_text())
+    assert tokenizer.chat_template and tokenizer.eos_token == "<|im_end|>"
