@@ -233,7 +233,11 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         return self._loader(self.train_rows, sampler)
 
     def val_dataloader(self) -> DataLoader | list:
+        """The held-out problems' source-language solutions: SFT's validation loss."""
         return self._loader(self.val_rows, None) if self.val_rows else []
+
+    def test_dataloader(self) -> DataLoader | list:
+        return self.val_dataloader()
 
     def _loader(self, rows: list, sampler: ResumableSampler | None) -> DataLoader:
         collate = collate_prompts

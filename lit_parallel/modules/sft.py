@@ -107,6 +107,9 @@ class SFTModule(L.LightningModule):
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self.log("val/loss", self(batch), prog_bar=True, sync_dist=True, batch_size=len(batch["languages"]))
 
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.log("test/loss", self(batch), sync_dist=True, batch_size=len(batch["languages"]))
+
     def configure_optimizers(self) -> dict:
         return build_optimizer(self, self.optim, self.trainer.estimated_stepping_batches)
 
