@@ -1,0 +1,68 @@
+"""Evaluation bookkeeping: jobs, sharding, execution and pass@k against hand computation."""
+
+from math import comb
+
+import pytest
+
+from datamodules import MixtureConfig, ParallelMixtureDataModule
+from lit_parallel.evaluation import jobs_for, run_jobs, summarize
+from lit_parallel.execution import Executor
+from lit_parallel.sampling import SamplingSpec
+
+CORRECT = {"python": [3, 1], "lua": [0, 4]}  # correct samples of the first two eval problems, of N
+N = 4
+
+
+@pytest.fixture(scope="module")
+def sets():
+    dm = ParallelMixtureDataModule(mixture=MixtureConfig("python", {"python": 0.5, "lua": 0.5}))
+    return {lang: items[:2] for lang, items in dm.eval_sets().items()}
+
+
+def table_generate(sets):
+    """A fixed table of completions behind the generation interface: sample s of problem i in
+    language L is the reference solution when s < CORRECT[L][i], else a wrong program."""
+    jobs = {job.seed(0): job for job in jobs_for(sets, N)}
+    index = {(lang, item.task_id): i for lang, items in sets.items() for i, item in enumerate(items)}
+    wrong = {"python": "print('nope')", "lua": "print('nope')"}
+
+    def generate(prompts, seeds, stops):
+        out = []
+        for seed in seeds:
+            job = jobs[seed]
+            good = job.sample < CORRECT[job.language][index[job.language, job.task_id]]
+            out.append((job.variant.solution if good else wrong[job.language]) + "\n```\nSome prose after.")
+        return out
+
+    return generate
+
+
+def by_hand(n, c, k):
+    return 1 - comb(n - c, k) / comb(n, k)
+
+
+def test_pass_at_k_per_language_equals_hand_computation(sets):
+    jobs = jobs_for(sets, N)
+    assert len(jobs) == 2 * 2 * N and len({(j.language, j.task_id, j.sample) for j in jobs}) == len(jobs)
+    with Executor(workers=2) as ex:
+        records = run_jobs(jobs, table_generate(sets), ex, SamplingSpec(n=N, batch_size=3))
+    metrics = summarize(records, ks=[1, 2], targets=["lua"])
+    for lang, correct in CORRECT.items():
+        for k in (1, 2):
+            expected = sum(by_hand(N, c, k) for c in correct) / len(correct)
+            assert metrics[f"pass@{k}/{lang}"] == pytest.approx(expected), (lang, k)
+    assert metrics["pass@1/targets"] == metrics["pass@1/lua"]
+    assert metrics["verdicts/python/passed"] == pytest.approx(4 / 8)
+    assert metrics["verdicts/python/failed"] == pytest.approx(4 / 8)
+
+
+def test_shards_together_give_exactly_the_single_process_records(sets):
+    jobs = jobs_for(sets, N)
+    generate, spec = table_generate(sets), SamplingSpec(n=N, batch_size=2)
+    with Executor(workers=2) as ex:
+        whole = run_jobs(jobs, generate, ex, spec)
+        shards = [run_jobs(jobs[rank::3], generate, ex, spec) for rank in range(3)]
+    key = lambda r: (r["language"], r["task_id"], r["sample"])  # noqa: E731
+    merged = sorted((r for shard in shards for r in shard), key=key)
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "duration_s"} for r in rs]  # noqa: E731
+    assert strip(merged) == strip(sorted(whole, key=key))
