@@ -1,0 +1,164 @@
+"""PassAtK: per-language pass@k of the model being trained, every N epochs, on one or many devices.
+
+Each rank generates and executes its share of the (language, problem, sample) jobs; the records are
+gathered to every rank, so every rank computes and logs the same numbers and takes part in every
+collective, with or without work of its own. Rank 0 writes the records to
+``<run dir>/pass_at_k/epoch=N.jsonl`` and adds a language x epoch heatmap and sample completions to
+TensorBoard.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+import lightning as L
+import matplotlib
+import numpy as np
+import torch
+
+matplotlib.use("Agg")  # files only: no display on training machines
+import matplotlib.pyplot as plt
+
+from lit_parallel.evaluation import jobs_for, run_jobs, summarize
+from lit_parallel.execution import Executor, Limits
+from lit_parallel.sampling import SamplingSpec, sample
+
+
+class PassAtK(L.Callback):
+    """pass@k per evaluation language from the DataModule's ``eval_sets()``."""
+
+    def __init__(
+        self,
+        languages: Sequence[str] | None = None,
+        targets: Sequence[str] = (),
+        sampling: SamplingSpec | None = None,
+        ks: Sequence[int] = (1,),
+        every_n_epochs: int = 1,
+        before_training: bool = False,
+        on: Literal["train_epoch_end", "validation_end"] = "train_epoch_end",
+        timeout_s: float = 10.0,
+        workers: int | None = None,
+        samples_to_log: int = 2,
+    ) -> None:
+        """
+        Args:
+            languages: evaluated languages (default: the DataModule's evaluation languages).
+            targets: languages whose macro mean is logged as ``pass@k/targets`` (the transfer targets).
+            sampling: n samples per problem, temperature (0: greedy), top-p, max new tokens, batch size, seed.
+            ks: the k of pass@k; each must be at most n.
+            every_n_epochs: evaluate after every N-th epoch.
+            before_training: also evaluate once before the first step (logged as epoch 0).
+            on: after the training epoch, or after validation.
+            timeout_s: wall-clock limit per test run of a generated program.
+            workers: programs executed at once (default: CPU count).
+            samples_to_log: completions per language shown in TensorBoard's text tab.
+        """
+        self.languages, self.targets = languages, list(targets)
+        self.sampling = sampling or SamplingSpec()
+        if any(k > self.sampling.n for k in ks):
+            raise ValueError(f"every k of {list(ks)} must be at most n={self.sampling.n}")
+        self.ks, self.every_n_epochs, self.before_training, self.on = list(ks), every_n_epochs, before_training, on
+        self.limits, self.workers, self.samples_to_log = Limits(timeout_s=timeout_s), workers, samples_to_log
+        self.history: dict[int, dict[str, float]] = {}
+
+    def on_fit_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.before_training:
+            self.evaluate(trainer, module, epoch=0)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.on == "train_epoch_end":
+            self._maybe_evaluate(trainer, module)
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.on == "validation_end" and not trainer.sanity_checking:
+            self._maybe_evaluate(trainer, module)
+
+    def _maybe_evaluate(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        if epoch % self.every_n_epochs == 0:
+            self.evaluate(trainer, module, epoch)
+
+    def evaluate(self, trainer: L.Trainer, module: L.LightningModule, epoch: int) -> dict[str, float]:
+        """Run, gather, log; returns the metrics (the same on every rank)."""
+        datamodule = trainer.datamodule
+        sets = datamodule.eval_sets()
+        sets = {lang: sets[lang] for lang in (self.languages or sets)}
+        jobs = jobs_for(sets, self.sampling.n)[trainer.global_rank :: trainer.world_size]
+        model = module.model
+        was_training = model.training
+        model.eval()
+        generate = partial(self._generate, model, datamodule)
+        with Executor(workers=self.workers, limits=self.limits) as executor:
+            mine = run_jobs(jobs, generate, executor, self.sampling)
+        model.train(was_training)
+        records = gather(trainer, mine)
+        metrics = summarize(records, self.ks, self.targets)
+        self.history[epoch] = metrics
+        for name, value in metrics.items():
+            module.log(name, value, rank_zero_only=False, sync_dist=False)
+        if trainer.is_global_zero:
+            self._write(trainer, records, epoch)
+        return metrics
+
+    def _generate(self, model: torch.nn.Module, datamodule: object, prompts, seeds, stops) -> list[str]:
+        # Plain prompts need the tokenizer's BOS; chat templates write their own.
+        add_special = not datamodule.style.chat
+        return sample(model, datamodule.tokenizer, prompts, seeds, stops, self.sampling, add_special)
+
+    def _write(self, trainer: L.Trainer, records: list[dict], epoch: int) -> None:
+        run_dir = Path(getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir)
+        path = run_dir / "pass_at_k" / f"epoch={epoch}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps({"epoch": epoch, **r}) + "\n" for r in records))
+        writer = getattr(trainer.logger, "experiment", None)
+        if writer is None or not hasattr(writer, "add_image"):
+            return
+        writer.add_image("pass@k/heatmap", self.heatmap(), epoch, dataformats="HWC")
+        for lang in sorted({r["language"] for r in records}):
+            shown = [r for r in records if r["language"] == lang][: self.samples_to_log]
+            text = "\n\n".join(
+                f"**{r['task_id']}** sample {r['sample']}: `{r['verdict']}`\n\n    " + r["code"].replace("\n", "\n    ")
+                for r in shown
+            )
+            writer.add_text(f"samples/{lang}", text, epoch)
+
+    def heatmap(self) -> np.ndarray:
+        """pass@{first k} as a language x epoch image (RGB array) over the evaluations so far."""
+        k = self.ks[0]
+        epochs = sorted(self.history)
+        languages = sorted(
+            {
+                name.split("/")[1]
+                for m in self.history.values()
+                for name in m
+                if name.startswith(f"pass@{k}/") and name != f"pass@{k}/targets"
+            }
+        )
+        grid = np.array([[self.history[e].get(f"pass@{k}/{lang}", np.nan) for e in epochs] for lang in languages])
+        fig, ax = plt.subplots(figsize=(1.5 + 0.6 * len(epochs), 1 + 0.4 * len(languages)), dpi=100)
+        ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(epochs)), [str(e) for e in epochs])
+        ax.set_yticks(range(len(languages)), languages)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"pass@{k}")
+        for (i, j), value in np.ndenumerate(grid):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="w", fontsize=8)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(fig)
+        buffer.seek(0)
+        return plt.imread(buffer)[..., :3]
+
+
+def gather(trainer: L.Trainer, records: list[dict]) -> list[dict]:
+    """Every rank's records, on every rank (all ranks must call this, with or without records)."""
+    if trainer.world_size == 1:
+        return records
+    everything: list = [None] * trainer.world_size
+    torch.distributed.all_gather_object(everything, records)
+    return [r for part in everything for r in part]

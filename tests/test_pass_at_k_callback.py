@@ -1,0 +1,31 @@
+"""The PassAtK callback inside a real fit of the tiny model: evaluated before training and after the
+epoch, records written, metrics logged, heatmap drawn."""
+
+import json
+from pathlib import Path
+
+from callbacks import PassAtK
+from lit_parallel.cli import build_lightning_cli
+from lit_parallel.sampling import SamplingSpec
+
+TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
+
+
+def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
+    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    args += ["--trainer.max_steps=2", "--data.init_args.mixture.num_examples=8"]
+    args += ["--data.init_args.eval_problems_per_language=3", "--data.init_args.eval_languages=[python, lua]"]
+    cli = build_lightning_cli(args, run=False)
+    sampling = SamplingSpec(n=2, temperature=0.8, top_p=0.95, max_new_tokens=12, batch_size=4)
+    callback = PassAtK(targets=["lua"], sampling=sampling, ks=[1, 2], before_training=True)
+    cli.trainer.callbacks.append(callback)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    for epoch in (0, 1):
+        records = [json.loads(line) for line in (tmp_path / "pass_at_k" / f"epoch={epoch}.jsonl").open()]
+        assert sorted((r["language"], r["task_id"], r["sample"]) for r in records) == sorted(
+            {(r["language"], r["task_id"], s) for r in records for s in (0, 1)}
+        )
+        assert len(records) == 2 * 3 * 2 and all(r["verdict"] for r in records)
+    metrics = cli.trainer.callback_metrics
+    assert {"pass@1/python", "pass@2/lua", "pass@1/targets"} <= set(metrics)
+    assert callback.heatmap().shape[-1] == 3 and sorted(callback.history) == [0, 1]
