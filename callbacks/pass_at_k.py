@@ -66,8 +66,8 @@ class PassAtK(L.Callback):
         self.limits, self.workers, self.samples_to_log = Limits(timeout_s=timeout_s), workers, samples_to_log
         self.history: dict[int, dict[str, float]] = {}
 
-    def on_fit_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if self.before_training:
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.before_training and trainer.global_step == 0:
             self.evaluate(trainer, module, epoch=0)
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
