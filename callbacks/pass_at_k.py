@@ -92,7 +92,9 @@ class PassAtK(L.Callback):
         model = module.model
         was_training = model.training
         model.eval()
-        generate = partial(self._generate, model, datamodule)
+        # Plain prompts need the tokenizer's BOS; chat templates write their own.
+        add_special = not datamodule.style.chat
+        generate = partial(sample, model, datamodule.tokenizer, spec=self.sampling, add_special_tokens=add_special)
         with Executor(workers=self.workers, limits=self.limits) as executor:
             mine = run_jobs(jobs, generate, executor, self.sampling)
         model.train(was_training)
@@ -104,11 +106,6 @@ class PassAtK(L.Callback):
         if trainer.is_global_zero:
             self._write(trainer, records, epoch)
         return metrics
-
-    def _generate(self, model: torch.nn.Module, datamodule: object, prompts, seeds, stops) -> list[str]:
-        # Plain prompts need the tokenizer's BOS; chat templates write their own.
-        add_special = not datamodule.style.chat
-        return sample(model, datamodule.tokenizer, prompts, seeds, stops, self.sampling, add_special)
 
     def _write(self, trainer: L.Trainer, records: list[dict], epoch: int) -> None:
         run_dir = Path(getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir)

@@ -157,6 +157,8 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         self.mixture = mixture or MixtureConfig()
         self.style = PromptStyle(chat=chat, system=system_prompt)
         self._tokenizer = None
+        self.train_problems: list[Problem] | None = None
+        self.eval_problems: list[Problem] = []
         self.train_rows: list = []
         self.val_rows: list = []
         self.report: dict[str, dict[str, int]] = {}
@@ -171,14 +173,19 @@ class ParallelMixtureDataModule(L.LightningDataModule):
     def source_language(self) -> str:
         return self.mixture.source_language
 
+    def load(self) -> None:
+        """Read the datasets and split them by task (once)."""
+        if self.train_problems is None:
+            self.train_problems, self.eval_problems = split_by_task(
+                [p for spec in self.hparams.datasets for p in load_problems(spec)],
+                [p for spec in self.hparams.eval_datasets for p in load_problems(spec)],
+            )
+
     def setup(self, stage: str | None = None) -> None:
         if self.train_rows:
             return
-        train, self.eval_problems = split_by_task(
-            [p for spec in self.hparams.datasets for p in load_problems(spec)],
-            [p for spec in self.hparams.eval_datasets for p in load_problems(spec)],
-        )
-        self.train_problems = train
+        self.load()
+        train = self.train_problems
         if self.hparams.mode == "rl":
             self.train_rows = self.prompts(train, [self.source_language])[self.source_language]
             return
@@ -211,7 +218,7 @@ class ParallelMixtureDataModule(L.LightningDataModule):
 
     def eval_sets(self) -> dict[str, list[PromptItem]]:
         """Evaluation prompts per language, none of whose problems is in SFT or RL data."""
-        self.setup()
+        self.load()
         languages = self.hparams.eval_languages or list(self.mixture.languages)
         sets = self.prompts(self.eval_problems, languages)
         cap = self.hparams.eval_problems_per_language

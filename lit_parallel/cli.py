@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from lit_parallel.execution import (
@@ -166,6 +167,49 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from datamodules import ParallelMixtureDataModule
+    from lit_parallel.evaluation import jobs_for, run_jobs, summarize
+    from lit_parallel.modeling import ModelSpec, load_model
+    from lit_parallel.modules.sft import SFTModule
+    from lit_parallel.sampling import SamplingSpec, sample
+
+    started = time.perf_counter()
+    if args.checkpoint:
+        module = SFTModule.from_checkpoint(args.checkpoint)
+        model, source = module.model, module.spec.source
+    else:
+        spec = ModelSpec(args.model, quantization=args.quantization, lora=None, adapter=args.adapter)
+        model, source = load_model(spec), args.model
+    data = ParallelMixtureDataModule(
+        datasets=[],
+        eval_datasets=args.dataset,
+        eval_languages=args.languages,
+        eval_problems_per_language=args.limit,
+        tokenizer=source,
+        chat=not args.plain,
+    )
+    sets = data.eval_sets()
+    spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
+    generate = partial(sample, model.eval(), data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
+        records = run_jobs(jobs_for(sets, spec.n), generate, executor, spec)
+    metrics = summarize(records, args.k, args.targets or ())
+    seconds = time.perf_counter() - started
+    header = ["language", "problems", *(f"pass@{k}" for k in args.k)]
+    rows = [
+        [lang, len(items), *(f"{metrics.get(f'pass@{k}/{lang}', float('nan')):.3f}" for k in args.k)]
+        for lang, items in sets.items()
+    ]
+    print(format_table(header, rows))
+    print(f"{len(records)} samples in {seconds:.0f} s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    report = {"metrics": metrics, "wall_time_s": round(seconds, 1), "args": {k: str(v) for k, v in vars(args).items()}}
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    args.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return 0
+
+
 DATASET_HELP = "a dataset SPEC: bundled (the shipped corpus), PATH.jsonl (the project's format), or " + ", ".join(
     f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items()
 )
@@ -198,7 +242,32 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=cmd_data_verify)
     stats.add_argument("--tokenizer", default=PACKAGED, help="model source whose tokenizer counts tokens")
     stats.set_defaults(func=cmd_data_stats)
+    add_evaluate_parser(sub)
     return parser
+
+
+def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("evaluate", help="pass@k per language of a model, an adapter or a checkpoint")
+    ev.add_argument("--model", default=PACKAGED, help="model source: hub id, directory, .gguf or packaged:...")
+    ev.add_argument("--adapter", default=None, help="a PEFT adapter directory on top of --model")
+    ev.add_argument("--checkpoint", default=None, help="a lit-parallel SFT checkpoint (overrides --model)")
+    ev.add_argument("--quantization", default="none", choices=["none", "nf4", "nf4-double", "int8"])
+    ev.add_argument("--dataset", nargs="+", default=["bundled"], help=DATASET_HELP)
+    ev.add_argument("--languages", nargs="+", default=None, help="evaluated languages (default: all)")
+    ev.add_argument("--targets", nargs="+", default=None, help="languages averaged as pass@k/targets")
+    ev.add_argument("--limit", type=int, default=None, help="first N problems per language")
+    ev.add_argument("--n", type=int, default=1, help="samples per problem")
+    ev.add_argument("--k", type=int, nargs="+", default=[1], help="the k of pass@k (each <= n)")
+    ev.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    ev.add_argument("--top-p", type=float, default=1.0)
+    ev.add_argument("--max-new-tokens", type=int, default=256)
+    ev.add_argument("--batch-size", type=int, default=8)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--plain", action="store_true", help="plain prompts (base models) instead of the chat template")
+    ev.add_argument("--workers", type=int, default=None)
+    ev.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ev.add_argument("--output", type=Path, default=Path("runs/evaluate.json"), help="JSON report; records beside it")
+    ev.set_defaults(func=cmd_evaluate)
 
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")

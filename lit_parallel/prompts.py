@@ -98,8 +98,9 @@ def render_target(code: str) -> str:
 
 
 def stop_sequences(variant: Variant) -> tuple[str, ...]:
-    """Where generation for ``variant`` may stop: its closing fence, and its format's stop tokens."""
-    return (f"\n{FENCE}", *variant.stop)
+    """Where generation for ``variant`` may stop: its closing fence (even as the very first thing the
+    model writes), and its format's stop tokens."""
+    return (FENCE, *variant.stop)
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*```+[ \t]*([\w+#.-]*)[^\n]*$", re.MULTILINE)
@@ -143,9 +144,13 @@ def extract_code(completion: str, variant: Variant, opened: bool = True) -> str:
     code. For completion tasks the result is the continuation of the prompt: a completion that
     repeats the prompt has it cut off, and the format's stop tokens end it.
     """
-    blocks = [(tag, code) for tag, code in code_blocks(completion, opened) if code.strip()]
-    matching = [code for tag, code in blocks if tag in (None, variant.language)]
-    code = matching[0] if matching else (blocks[0][1] if blocks else completion)
+    if not _FENCE_LINE.search(completion):
+        code = completion
+    else:
+        blocks = [(tag, code) for tag, code in code_blocks(completion, opened) if code.strip()]
+        matching = [code for tag, code in blocks if tag in (None, variant.language)]
+        # fences but no code in them: the model wrote none (prose is not code)
+        code = matching[0] if matching else (blocks[0][1] if blocks else "")
     if not variant.completion:
         return code
     head = variant.prompt.strip()

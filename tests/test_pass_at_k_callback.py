@@ -1,11 +1,12 @@
-"""The PassAtK callback inside a real fit of the tiny model: evaluated before training and after the
-epoch, records written, metrics logged, heatmap drawn."""
+"""pass@k of the tiny model: the PassAtK callback inside a real fit (before training and after the epoch,
+records written, metrics logged, heatmap drawn), and `lit-parallel evaluate` of a checkpoint."""
 
 import json
+import re
 from pathlib import Path
 
 from callbacks import PassAtK
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.cli import build_lightning_cli, main
 from lit_parallel.sampling import SamplingSpec
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
@@ -29,3 +30,37 @@ def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
     metrics = cli.trainer.callback_metrics
     assert {"pass@1/python", "pass@2/lua", "pass@1/targets"} <= set(metrics)
     assert callback.heatmap().shape[-1] == 3 and sorted(callback.history) == [0, 1]
+
+
+def test_evaluate_command_scores_a_checkpoint(tmp_path, capsys):
+    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    # 3 steps: the tiny config validates, and so checkpoints, every 3 steps
+    cli = build_lightning_cli([*args, "--trainer.max_steps=3", "--data.init_args.mixture.num_examples=8"], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    [ckpt] = (tmp_path / "checkpoints").glob("*.ckpt")
+    out = tmp_path / "eval.json"
+    command = ["evaluate", "--checkpoint", str(ckpt), "--languages", "python", "ruby", "--limit", "3"]
+    assert (
+        main(
+            [
+                *command,
+                "--n",
+                "2",
+                "--k",
+                "1",
+                "2",
+                "--temperature",
+                "0.7",
+                "--max-new-tokens",
+                "8",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert re.search(r"^python\s+3\s+0\.\d{3}\s+0\.\d{3}$", table, re.MULTILINE), table
+    report = json.loads(out.read_text())
+    records = [json.loads(line) for line in out.with_suffix(".jsonl").open()]
+    assert len(records) == 2 * 3 * 2 and {"pass@1/ruby", "pass@2/python"} <= set(report["metrics"])

@@ -62,6 +62,11 @@ def test_a_wrong_program_stays_wrong_after_extraction():
     assert not result.passed
 
 
+def test_a_completion_that_closes_the_fence_at_once_holds_no_code():
+    assert extract_code("```\n\nThis function returns the sum.", ADD) == ""
+    assert extract_code("Sure, see below.\n```\n```", SUM, opened=False) == ""
+
+
 def test_code_blocks_names_languages_and_keeps_order():
     text = "x = 1\n```\ntext\n```js\nlet y = 2\n```\n```golang\npackage main"
     assert code_blocks(text) == [(None, "x = 1"), ("javascript", "let y = 2"), ("go", "package main")]
@@ -81,7 +86,7 @@ def test_completion_prompt_prefills_the_code_and_plain_prompts_use_no_template(t
     assert chat.endswith("assistant\n```python\n" + ADD.prompt) and chat.count(ADD.prompt) == 2
     plain = variant_prompt(ADD, tokenizer, PromptStyle(chat=False))
     assert "<|im_start|>" not in plain and plain.endswith("```python\n" + ADD.prompt)
-    assert stop_sequences(ADD) == ("\n```", *ADD.stop)
+    assert stop_sequences(ADD) == ("```", *ADD.stop)
 
 
 @pytest.mark.parametrize("language", ["python", "go", "ruby", "lua"])
