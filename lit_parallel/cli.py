@@ -2,7 +2,7 @@
 
 ``fit``, ``validate`` and ``test`` are LightningCLI: one YAML (``--config``) names the LightningModule
 and the DataModule (subclass mode) and everything they take. Tool subcommands: ``languages``,
-``exec``, ``data verify``, ``data stats``.
+``exec``, ``data verify``, ``data stats``, ``evaluate``, ``align``.
 """
 
 from __future__ import annotations
@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--tokenizer", default=PACKAGED, help="model source whose tokenizer counts tokens")
     stats.set_defaults(func=cmd_data_stats)
     add_evaluate_parser(sub)
+    from lit_parallel.analysis.command import add_align_parser  # it imports this module's helpers
+
+    add_align_parser(sub)
     return parser
 
 

@@ -1,0 +1,135 @@
+"""``lit-parallel align``: cross-language alignment of a model, an adapter or an SFT checkpoint.
+
+Prints a per-layer table (means over language pairs), a per-pair summary and, with ``--compare``, the
+per-layer differences from an earlier report; writes the JSON report and its plot beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, measure_alignment, parallel_programs
+from lit_parallel.analysis.metrics import best_layer
+from lit_parallel.analysis.plot import plot_alignment
+from lit_parallel.cli import DATASET_HELP, format_table
+from lit_parallel.modeling import PACKAGED, load_tokenizer
+from lit_parallel.problems.loading import load_problems
+from lit_parallel.problems.schema import DataError
+
+TABLE_METRICS = (("top1", "top1"), ("mrr", "mrr"), ("cos_pos", "cos+"), ("cos_neg", "cos-"), ("cos_gap", "gap"))
+"""(metric, column name) of the per-layer table."""
+
+
+def load_inference_model(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
+    """The model of ``--checkpoint``, or of ``--model`` with ``--adapter``, and its tokenizer's source."""
+    from lit_parallel.modeling import ModelSpec, load_model
+    from lit_parallel.modules.sft import SFTModule
+
+    if args.checkpoint:
+        module = SFTModule.from_checkpoint(args.checkpoint)
+        return module.model, module.spec.source
+    spec = ModelSpec(args.model, quantization=args.quantization, lora=None, adapter=args.adapter)
+    return load_model(spec), args.model
+
+
+def load_parallel_programs(spec: str, languages: list[str] | None, split: str, limit: int | None) -> ParallelPrograms:
+    """The complete parallel groups of a dataset SPEC's ``split`` problems (``all``: every split)."""
+    problems = [p for p in load_problems(spec, languages) if split in ("all", p.split)]
+    return parallel_programs(problems, languages, limit)
+
+
+def layer_table(report: dict) -> str:
+    """Layer x (pooling, metric), each the mean over language pairs."""
+    header = ["layer", *(f"{p}:{name}" for p in report["curves"] for _, name in TABLE_METRICS)]
+    rows = [
+        [layer, *(f"{curves['mean'][m][layer]:.3f}" for curves in report["curves"].values() for m, _ in TABLE_METRICS)]
+        for layer in range(report["layers"])
+    ]
+    return format_table(header, rows)
+
+
+def pair_table(report: dict) -> str:
+    """Per pair and pooling: the layer of best top-1, its top-1 and MRR, and top-1 and gap at the last layer."""
+    rows = []
+    for pooling, curves in report["curves"].items():
+        for pair, curve in curves.items():
+            best = best_layer(curve)
+            top1, mrr, gap = curve["top1"], curve["mrr"], curve["cos_gap"]
+            values = (top1[best], mrr[best], top1[-1], gap[-1])
+            rows.append([pair, pooling, best, *(f"{v:.3f}" for v in values)])
+    return format_table(["pair", "pooling", "best layer", "top1", "mrr", "last top1", "last gap"], rows)
+
+
+def delta_table(report: dict, other: dict, other_path: Path) -> str:
+    """Per layer, this report's means over pairs minus ``other``'s (same languages, groups and layers)."""
+    for field in ("languages", "task_ids", "layers"):
+        if report[field] != other.get(field):
+            raise DataError(f"{other_path}: field {field!r} differs from this run's: the reports do not compare")
+    poolings = [p for p in report["curves"] if p in other["curves"]]
+    metrics = [(m, name) for m, name in TABLE_METRICS if m in ("top1", "mrr", "cos_gap")]
+    header = ["layer", *(f"{p}:d{name}" for p in poolings for _, name in metrics)]
+    rows = [
+        [
+            layer,
+            *(
+                f"{report['curves'][p]['mean'][m][layer] - other['curves'][p]['mean'][m][layer]:+.3f}"
+                for p in poolings
+                for m, _ in metrics
+            ),
+        ]
+        for layer in range(report["layers"])
+    ]
+    return format_table(header, rows)
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    other = None
+    if args.compare:
+        try:
+            other = json.loads(args.compare.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{args.compare}: not a readable JSON report ({exc})") from None
+    programs = load_parallel_programs(args.dataset, args.languages, args.split, args.limit)
+    model, source = load_inference_model(args)
+    report = measure_alignment(model, load_tokenizer(source), programs, args.pooling, args.batch_size, args.max_length)
+    seconds = time.perf_counter() - started
+    n, chance = report["groups"], report["chance"]
+    print(layer_table(report))
+    print()
+    print(pair_table(report))
+    print(f"\nchance among {n} groups: top1 {chance['top1']:.3f}, mrr {chance['mrr']:.3f}")
+    if other is not None:
+        print(f"\nthis run minus {args.compare}:")
+        print(delta_table(report, other, args.compare))
+    programs_count = n * len(report["languages"])
+    print(f"\n{programs_count} programs ({', '.join(report['languages'])}) embedded and measured in {seconds:.0f} s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    what = {"model": args.model, "adapter": args.adapter, "checkpoint": args.checkpoint, "dataset": args.dataset}
+    args.output.write_text(json.dumps({**what, **report, "wall_time_s": round(seconds, 1)}, indent=1) + "\n")
+    args.output.with_suffix(".png").write_bytes(plot_alignment(report, title=str(args.checkpoint or args.model)))
+    print(f"report in {args.output}, plot in {args.output.with_suffix('.png')}")
+    return 0
+
+
+def add_align_parser(sub: argparse._SubParsersAction) -> None:
+    al = sub.add_parser("align", help="cross-language retrieval and cosine similarity of hidden states, per layer")
+    al.add_argument("--model", default=PACKAGED, help="model source: hub id, directory, .gguf or packaged:...")
+    al.add_argument("--adapter", default=None, help="a PEFT adapter directory on top of --model")
+    al.add_argument("--checkpoint", default=None, help="a lit-parallel SFT checkpoint (overrides --model)")
+    al.add_argument("--quantization", default="none", choices=["none", "nf4", "nf4-double", "int8"])
+    al.add_argument("--dataset", default="bundled", help=DATASET_HELP)
+    al.add_argument("--split", default="eval", choices=["eval", "train", "all"], help="which problems of the dataset")
+    al.add_argument("--languages", nargs="+", default=None, help="at least two (default: all the dataset has)")
+    al.add_argument("--limit", type=int, default=None, help="first N complete parallel groups")
+    al.add_argument("--pooling", nargs="+", default=list(POOLINGS), choices=POOLINGS)
+    al.add_argument("--batch-size", type=int, default=8)
+    al.add_argument("--max-length", type=int, default=512, help="tokens per program (longer ones are cut)")
+    al.add_argument("--compare", type=Path, default=None, help="an earlier report: print this run minus it per layer")
+    al.add_argument("--output", type=Path, default=Path("runs/align.json"), help="JSON report; the plot beside it")
+    al.set_defaults(func=cmd_align)
