@@ -3,7 +3,7 @@
 Each rank generates and executes its share of the (language, problem, sample) jobs; the records are
 gathered to every rank, so every rank computes and logs the same numbers and takes part in every
 collective, with or without work of its own. Rank 0 writes the records to
-``<run dir>/pass_at_k/epoch=N.jsonl`` and adds a language x epoch heatmap and sample completions to
+``<run dir>/<name>/epoch=N.jsonl`` and adds a language x epoch heatmap and sample completions to
 TensorBoard.
 """
 
@@ -44,6 +44,7 @@ class PassAtK(L.Callback):
         timeout_s: float = 10.0,
         workers: int | None = None,
         samples_to_log: int = 2,
+        name: str = "pass_at_k",
     ) -> None:
         """
         Args:
@@ -57,6 +58,8 @@ class PassAtK(L.Callback):
             timeout_s: wall-clock limit per test run of a generated program.
             workers: programs executed at once (default: CPU count).
             samples_to_log: completions per language shown in TensorBoard's text tab.
+            name: folder of the JSONL records and TensorBoard tag of the heatmap and samples (two
+                PassAtK callbacks, e.g. pass@1 at temperature 0.2 and pass@10 at 0.8, need two names).
         """
         self.languages, self.targets = languages, list(targets)
         self.sampling = sampling or SamplingSpec()
@@ -64,6 +67,7 @@ class PassAtK(L.Callback):
             raise ValueError(f"every k of {list(ks)} must be at most n={self.sampling.n}")
         self.ks, self.every_n_epochs, self.before_training, self.on = list(ks), every_n_epochs, before_training, on
         self.limits, self.workers, self.samples_to_log = Limits(timeout_s=timeout_s), workers, samples_to_log
+        self.name = name
         self.history: dict[int, dict[str, float]] = {}
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -74,7 +78,8 @@ class PassAtK(L.Callback):
         if self.on == "train_epoch_end":
             self._maybe_evaluate(trainer, module)
 
-    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        # The epoch end, not on_validation_end: Lightning refuses module.log() there.
         if self.on == "validation_end" and not trainer.sanity_checking:
             self._maybe_evaluate(trainer, module)
 
@@ -109,20 +114,20 @@ class PassAtK(L.Callback):
 
     def _write(self, trainer: L.Trainer, records: list[dict], epoch: int) -> None:
         run_dir = Path(getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir)
-        path = run_dir / "pass_at_k" / f"epoch={epoch}.jsonl"
+        path = run_dir / self.name / f"epoch={epoch}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps({"epoch": epoch, **r}) + "\n" for r in records))
         writer = getattr(trainer.logger, "experiment", None)
         if writer is None or not hasattr(writer, "add_image"):
             return
-        writer.add_image("pass@k/heatmap", self.heatmap(), epoch, dataformats="HWC")
+        writer.add_image(f"{self.name}/heatmap", self.heatmap(), epoch, dataformats="HWC")
         for lang in sorted({r["language"] for r in records}):
             shown = [r for r in records if r["language"] == lang][: self.samples_to_log]
             text = "\n\n".join(
                 f"**{r['task_id']}** sample {r['sample']}: `{r['verdict']}`\n\n    " + r["code"].replace("\n", "\n    ")
                 for r in shown
             )
-            writer.add_text(f"samples/{lang}", text, epoch)
+            writer.add_text(f"{self.name}/samples/{lang}", text, epoch)
 
     def heatmap(self) -> np.ndarray:
         """pass@{first k} as a language x epoch image (RGB array) over the evaluations so far."""
