@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
 from callbacks import PassAtK
 from lit_parallel.cli import build_lightning_cli, main
 from lit_parallel.sampling import SamplingSpec
@@ -13,7 +15,8 @@ TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 
 
 def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
-    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}"]
+    args += [f"--trainer.logger.init_args.save_dir={tmp_path}", "--trainer.logger.init_args.name=tb"]
     args += ["--trainer.max_steps=2", "--data.init_args.mixture.num_examples=8"]
     args += ["--data.init_args.eval_problems_per_language=3", "--data.init_args.eval_languages=[python, lua]"]
     cli = build_lightning_cli(args, run=False)
@@ -21,8 +24,9 @@ def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
     callback = PassAtK(targets=["lua"], sampling=sampling, ks=[1, 2], before_training=True)
     cli.trainer.callbacks.append(callback)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    run_dir = Path(cli.trainer.logger.log_dir)
     for epoch in (0, 1):
-        records = [json.loads(line) for line in (tmp_path / "pass_at_k" / f"epoch={epoch}.jsonl").open()]
+        records = [json.loads(line) for line in (run_dir / "pass_at_k" / f"epoch={epoch}.jsonl").open()]
         assert sorted((r["language"], r["task_id"], r["sample"]) for r in records) == sorted(
             {(r["language"], r["task_id"], s) for r in records for s in (0, 1)}
         )
@@ -30,6 +34,14 @@ def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
     metrics = cli.trainer.callback_metrics
     assert {"pass@1/python", "pass@2/lua", "pass@1/targets"} <= set(metrics)
     assert callback.heatmap().shape[-1] == 3 and sorted(callback.history) == [0, 1]
+
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "tensors": 0}).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"pass@1/python", "pass@2/lua", "pass@1/targets"} <= scalars, scalars
+    assert any(tag.startswith("verdicts/lua/") for tag in scalars), scalars
+    assert [e.step for e in events.Images("pass_at_k/heatmap")] == [0, 1]
+    texts = {tag for tag in events.Tags()["tensors"] if tag.startswith("pass_at_k/samples/")}
+    assert {"pass_at_k/samples/python/text_summary", "pass_at_k/samples/lua/text_summary"} <= texts, texts
 
 
 def test_evaluate_command_scores_a_checkpoint(tmp_path, capsys):
