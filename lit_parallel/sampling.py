@@ -49,7 +49,6 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(ends)], True) if ends else (text, False)
 
 
-@torch.no_grad()
 def sample(
     model: torch.nn.Module,
     tokenizer: object,
@@ -60,6 +59,21 @@ def sample(
     add_special_tokens: bool = False,
 ) -> list[str]:
     """One completion per prompt, cut at EOS, at the prompt's first stop sequence, or at max_new_tokens."""
+    return [text for text, _ in sample_tokens(model, tokenizer, prompts, seeds, stops, spec, add_special_tokens)]
+
+
+@torch.no_grad()
+def sample_tokens(
+    model: torch.nn.Module,
+    tokenizer: object,
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    stops: Sequence[Sequence[str]],
+    spec: SamplingSpec,
+    add_special_tokens: bool = False,
+) -> list[tuple[str, list[int]]]:
+    """``sample``'s completions with the tokens drawn (up to the one that completed a stop sequence,
+    and the EOS token when drawn): what RL scores and trains on."""
     device = next(model.parameters()).device
     enc = tokenizer(
         list(prompts), return_tensors="pt", padding=True, padding_side="left", add_special_tokens=add_special_tokens
@@ -69,6 +83,7 @@ def sample(
     generators = [torch.Generator(device).manual_seed(s) for s in seeds]
     rows = list(range(len(prompts)))  # prompt index of each row still generating
     tokens: list[list[int]] = [[] for _ in prompts]
+    drawn: list[list[int]] = [[] for _ in prompts]  # tokens with the EOS
     texts = [""] * len(prompts)
     cache, step_ids = None, ids
     for _ in range(spec.max_new_tokens):
@@ -79,6 +94,7 @@ def sample(
         chosen = choose(out.logits[:, -1, :].float(), spec, [generators[r] for r in rows])
         keep = []
         for slot, (row, token) in enumerate(zip(rows, chosen.tolist(), strict=True)):
+            drawn[row].append(token)
             if token != tokenizer.eos_token_id:
                 tokens[row].append(token)
             texts[row], stopped = cut_at_stop(tokenizer.decode(tokens[row], skip_special_tokens=True), stops[row])
@@ -93,4 +109,4 @@ def sample(
         step_ids = chosen[index][:, None]
         mask = torch.cat([mask[index], mask.new_ones(len(keep), 1)], -1)
         positions = positions[index][:, -1:] + 1
-    return texts
+    return list(zip(texts, drawn, strict=True))
