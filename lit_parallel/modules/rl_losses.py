@@ -112,9 +112,3 @@ def aggregate(
     else:
         summed = (per_token * mask).sum()
     return summed * world_size / total.clamp(min=1)
-
-
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``values`` over the tokens ``mask`` keeps (0 when it keeps none)."""
-    mask = mask.to(values.dtype)
-    return (values * mask).sum() / mask.sum().clamp(min=1)

@@ -16,6 +16,7 @@ import lightning as L
 import torch
 
 from lit_parallel.modeling import LoRASpec, ModelSpec, load_model
+from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 
 
@@ -41,7 +42,7 @@ def model_inputs(batch: dict, dtype: torch.dtype) -> dict:
     return inputs
 
 
-class SFTModule(L.LightningModule):
+class SFTModule(AdapterCheckpoints, L.LightningModule):
     """QLoRA SFT of a causal LM on completion-only labels."""
 
     def __init__(
@@ -128,24 +129,8 @@ class SFTModule(L.LightningModule):
         return build_optimizer(self, self.optim, self.trainer.estimated_stepping_batches)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        trainable = {name for name, p in self.named_parameters() if p.requires_grad}
-        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+        super().on_save_checkpoint(checkpoint)
         checkpoint["tokens_seen"] = dict(self.tokens_seen)
-        self.save_adapter(f"step={self.global_step}")
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.tokens_seen = Counter(checkpoint.get("tokens_seen", {}))
-
-    def on_fit_end(self) -> None:
-        self.save_adapter("final")
-
-    def adapter_path(self, name: str) -> Path:
-        # Not trainer.log_dir: it is a collective, and only rank 0 saves.
-        logger = self.trainer.logger
-        run_dir = getattr(logger, "log_dir", None) or self.trainer.default_root_dir
-        return Path(self.hparams.adapter_dir or Path(run_dir) / "adapters") / name
-
-    def save_adapter(self, name: str) -> None:
-        """The LoRA adapter in PEFT format (``PeftModel.from_pretrained`` loads it), from rank 0."""
-        if self.trainer.is_global_zero and hasattr(self.model, "peft_config"):
-            self.model.save_pretrained(self.adapter_path(name))

@@ -1,0 +1,377 @@
+"""The RL LightningModule: GRPO-family policy optimisation of a LoRA adapter with execution rewards.
+
+One training step, for the P prompts of a batch: sample G completions each (KV-cache sampling,
+one seeded generator per completion), extract the code, submit it to the executor as each
+generation batch finishes (it runs while the next batch generates and while the old and reference
+log-probs are computed), turn verdicts into rewards and group advantages, then run ``iterations``
+optimizer updates of the clipped objective over micro-batches. The reference policy is the same
+model with its adapter disabled: no second model in memory.
+
+Manual optimisation. ``trainer.global_step`` counts RL steps (batches of prompts), not the inner
+optimizer updates: the last update of a step goes through Lightning's optimizer, the others
+straight to AdamW. So ``max_steps``, checkpoint intervals and the DataModule's resume position
+(``global_step`` batches) all count batches. Gradients are averaged over DDP ranks here, once
+per update, because a step runs many backward passes after Lightning's single DDP forward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import lightning as L
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from lit_parallel.evaluation import Job
+from lit_parallel.execution import Verdict
+from lit_parallel.modeling import ModelSpec, load_model
+from lit_parallel.modules.adapters import AdapterCheckpoints
+from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
+from lit_parallel.modules.rl_losses import (
+    Aggregation,
+    Estimator,
+    advantages,
+    aggregate,
+    all_equal_groups,
+    clipped_policy_loss,
+    global_count,
+    k3_kl,
+    local_count,
+)
+from lit_parallel.prompts import extract_code, stop_sequences
+from lit_parallel.rewards import RewardFunction, RewardSpec
+from lit_parallel.sampling import SamplingSpec, sample_tokens
+
+
+@dataclass
+class GRPOSpec:
+    """The policy-optimisation algorithm (G, the group size, is ``sampling.n``)."""
+
+    estimator: Estimator = "grpo"
+    """Advantages: ``grpo`` (group mean and std), ``dr_grpo`` (group mean), ``rloo`` (leave-one-out
+    mean), ``reinforce`` (mean of the global batch)."""
+    aggregation: Aggregation = "token_mean"
+    """Loss over tokens: ``token_mean`` (over all completion tokens of the global batch),
+    ``sequence_mean`` (per-completion mean, then mean), ``constant`` (sum / (completions x max_new_tokens))."""
+    epsilon_low: float = 0.2
+    """The ratio is clipped below at 1 - epsilon_low ..."""
+    epsilon_high: float = 0.28
+    """... and above at 1 + epsilon_high (DAPO's clip-higher: room for unlikely tokens to grow)."""
+    kl_coef: float = 0.0
+    """Weight of the k3 KL to the reference (the adapter disabled); 0 skips the reference forward."""
+    iterations: int = 1
+    """mu: optimizer updates per batch of rollouts (old log-probs are computed once when > 1)."""
+    micro_batch_size: int = 8
+    """Completions per forward/backward pass; gradients accumulate over the batch."""
+    max_grad_norm: float | None = 1.0
+    """Clip the global gradient norm of each update (None: no clipping)."""
+    dynamic_sampling: bool = False
+    """Drop groups whose G rewards are all equal (no signal under group baselines; DAPO)."""
+
+
+@dataclass
+class Rollouts:
+    """One batch of completions, row ``i * G + g`` is completion g of prompt i, with what training needs."""
+
+    prompt_ids: list[list[int]]
+    completion_ids: list[list[int]]
+    languages: list[str]
+    rewards: torch.Tensor
+    """(rows,) float."""
+    verdicts: list[str | None] = field(default_factory=list)
+    """Execution verdict per row (None when a reward function replaced execution)."""
+    old_logprobs: torch.Tensor | None = None
+    """(rows, T) per completion token; None when iterations == 1 (the current ones, detached)."""
+    ref_logprobs: torch.Tensor | None = None
+    """(rows, T) under the reference policy; None without a KL term."""
+
+    def mask(self, rows: Sequence[int], width: int) -> torch.Tensor:
+        lengths = torch.tensor([len(self.completion_ids[r]) for r in rows])
+        return (torch.arange(width)[None] < lengths[:, None]).float()
+
+
+def pack(prompts: Sequence[list[int]], completions: Sequence[list[int]], pad_id: int) -> dict:
+    """Rows of left-padded prompt then right-padded completion, with the mask and the positions the
+    sampler used (so log-probs are those of the sampled tokens), and the completion width."""
+    left = max(map(len, prompts))
+    width = max(1, max(map(len, completions)))
+    ids, mask = [], []
+    for p, c in zip(prompts, completions, strict=True):
+        pad, tail = left - len(p), width - len(c)
+        ids.append([pad_id] * pad + p + c + [pad_id] * tail)
+        mask.append([0] * pad + [1] * (len(p) + len(c)) + [0] * tail)
+    ids_t, mask_t = torch.tensor(ids), torch.tensor(mask)
+    return {
+        "input_ids": ids_t,
+        "attention_mask": mask_t,
+        "position_ids": (mask_t.cumsum(-1) - 1).clamp(min=0),
+        "width": width,
+    }
+
+
+def token_logprobs(
+    model: torch.nn.Module, batch: dict, temperature: float, entropy: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probs (rows, width) of the completion tokens at the sampling temperature, and their
+    entropies (detached) when asked. Only the completion's logits are materialised."""
+    width = batch["width"]
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
+    logits = model(**inputs, logits_to_keep=width + 1).logits[:, :-1].float() / max(temperature, 1e-6)
+    targets = batch["input_ids"][:, -width:]
+    lse = logits.logsumexp(-1)
+    logp = logits.gather(-1, targets[..., None])[..., 0] - lse
+    if not entropy:
+        return logp, None
+    with torch.no_grad():
+        ent = lse - (logits.softmax(-1) * logits).sum(-1)
+    return logp, ent
+
+
+class GRPOModule(AdapterCheckpoints, L.LightningModule):
+    """RL of a LoRA adapter with rewards from executing the generated programs (GRPO family)."""
+
+    def __init__(
+        self,
+        model: ModelSpec | None = None,
+        optimizer: OptimizerSpec | None = None,
+        sampling: SamplingSpec | None = None,
+        algorithm: GRPOSpec | None = None,
+        reward: RewardSpec | None = None,
+        reward_fn: RewardFunction | None = None,
+        adapter_dir: str | None = None,
+    ) -> None:
+        """
+        Args:
+            model: the base model, its quantization, and the LoRA adapter: ``adapter`` (the SFT
+                adapter) to start from, or fresh ``lora``.
+            optimizer: AdamW and the warmup + cosine schedule, stepped once per RL step.
+            sampling: rollouts: ``n`` is G (completions per prompt), temperature, top-p, max new
+                tokens, ``batch_size`` (completions generated together), ``seed``.
+            algorithm: advantage estimator, clipping, KL, inner iterations, micro-batches.
+            reward: binary or partial credit, format penalty, execution limits.
+            reward_fn: (prompt item, completion) -> reward instead of execution (cheap rewards for
+                tests and benchmarks).
+            adapter_dir: where the PEFT adapters go (default: ``<log dir>/adapters``).
+        """
+        super().__init__()
+        self.save_hyperparameters(ignore=["reward_fn"])
+        self.spec = model or ModelSpec()
+        self.optim = optimizer or OptimizerSpec()
+        self.sampling = sampling or SamplingSpec(n=8, temperature=1.0, max_new_tokens=512, batch_size=16)
+        self.algo = algorithm or GRPOSpec()
+        self.reward_spec = reward or RewardSpec()
+        self.reward_fn = reward_fn
+        self.model: torch.nn.Module | None = None
+        self.executor = None
+        self.automatic_optimization = False
+        # Checkpoints carry only trainable weights; the frozen base is rebuilt from the spec.
+        self.strict_loading = False
+
+    def configure_model(self) -> None:
+        if self.model is None:
+            self.model = load_model(self.spec, self.device).train()
+
+    def configure_optimizers(self) -> dict:
+        return build_optimizer(self, self.optim, self.trainer.estimated_stepping_batches)
+
+    def on_fit_start(self) -> None:
+        if self.trainer.precision == "16-mixed":
+            raise ValueError("GRPOModule: use precision bf16-mixed or 32 (fp16 loss scaling is not supported)")
+        if isinstance(self.trainer.model, DistributedDataParallel):
+            # DDP would all-reduce during the first of a step's many backward passes only: we average.
+            self.trainer.model.require_backward_grad_sync = False
+        if self.executor is None and self.reward_fn is None:
+            self.executor = self.reward_spec.executor()
+
+    def teardown(self, stage: str) -> None:
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
+
+    @property
+    def tokenizer(self) -> object:
+        return self.trainer.datamodule.tokenizer
+
+    def training_step(self, batch: Sequence, batch_idx: int) -> None:
+        times: dict[str, float] = {}
+        rollouts = self.rollout(batch, times)
+        size = self.sampling.n
+        gathered = self.all_gather(rollouts.rewards.view(-1, size)).reshape(-1, size)
+        mine = slice(self.global_rank * len(batch), (self.global_rank + 1) * len(batch))
+        adv = advantages(gathered, self.algo.estimator)[mine].reshape(-1)
+        equal = all_equal_groups(gathered)
+        keep = ~all_equal_groups(rollouts.rewards.view(-1, size)) if self.algo.dynamic_sampling else None
+        rows = [r for r in range(len(adv)) if keep is None or keep[r // size]]
+        started = time.perf_counter()
+        stats = self.update(rollouts, adv, rows)
+        times["update"] = time.perf_counter() - started
+        self.log_step(rollouts, gathered, equal, stats, times)
+
+    def rollout(self, batch: Sequence, times: dict[str, float]) -> Rollouts:
+        """G completions per prompt, judged; old and reference log-probs computed while they execute."""
+        tok, size = self.tokenizer, self.sampling.n
+        jobs = [Job(item.language, item.task_id, g, item.prompt, item.variant) for item in batch for g in range(size)]
+        # A new draw each step, fixed by (seed, step): a resumed run draws what the uninterrupted one did.
+        base = self.sampling.seed * 1_000_003 + self.global_step
+        plain = not self.trainer.datamodule.style.chat
+        self.model.eval()
+        started = time.perf_counter()
+        drawn, pending = [], []
+        for start in range(0, len(jobs), self.sampling.batch_size):
+            chunk = jobs[start : start + self.sampling.batch_size]
+            out = sample_tokens(
+                self.model,
+                tok,
+                [j.prompt for j in chunk],
+                [j.seed(base) for j in chunk],
+                [stop_sequences(j.variant) for j in chunk],
+                self.sampling,
+                add_special_tokens=plain,
+            )
+            drawn += out
+            pending += [self.judge(job, text) for job, (text, _) in zip(chunk, out, strict=True)]
+        self.model.train()
+        times["generate"] = time.perf_counter() - started
+        prompt_ids = tok([j.prompt for j in jobs], add_special_tokens=plain)["input_ids"]
+        rollouts = Rollouts(prompt_ids, [ids for _, ids in drawn], [j.language for j in jobs], torch.empty(0))
+        started = time.perf_counter()
+        rollouts.old_logprobs = self.frozen_logprobs(rollouts) if self.algo.iterations > 1 else None
+        if self.algo.kl_coef:
+            with self.model.disable_adapter():
+                rollouts.ref_logprobs = self.frozen_logprobs(rollouts)
+        times["logprobs"] = time.perf_counter() - started
+        started = time.perf_counter()
+        outcomes = [p if isinstance(p, float) else p.result() for p in pending]
+        times["execute_wait"] = time.perf_counter() - started
+        rollouts.verdicts = [None if isinstance(o, float) else o.verdict.value for o in outcomes]
+        closed = [self.closed(text, ids) for text, ids in drawn]
+        rewards = [self.reward_spec.reward(o, c) for o, c in zip(outcomes, closed, strict=True)]
+        rollouts.rewards = torch.tensor(rewards, device=self.device)
+        return rollouts
+
+    def judge(self, job: Job, completion: str) -> object:
+        """A future of the execution result of a completion's code, or the reward function's value."""
+        if self.reward_fn is not None:
+            return float(self.reward_fn(job, completion))
+        code = extract_code(completion, job.variant)
+        return self.executor.submit(job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}"))
+
+    def closed(self, text: str, ids: list[int]) -> bool:
+        """The completion ended (EOS or a stop sequence, which ``text`` was cut at) within max_new_tokens."""
+        tok = self.tokenizer
+        if len(ids) < self.sampling.max_new_tokens or ids[-1] == tok.eos_token_id:
+            return True
+        return tok.decode(ids, skip_special_tokens=True) != text
+
+    def micro_batches(self, rows: Sequence[int]) -> list[list[int]]:
+        step = self.algo.micro_batch_size
+        return [list(rows[i : i + step]) for i in range(0, len(rows), step)]
+
+    def packed(self, rollouts: Rollouts, rows: Sequence[int]) -> dict:
+        batch = pack(
+            [rollouts.prompt_ids[r] for r in rows],
+            [rollouts.completion_ids[r] for r in rows],
+            self.tokenizer.pad_token_id,
+        )
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+    @torch.no_grad()
+    def frozen_logprobs(self, rollouts: Rollouts) -> torch.Tensor:
+        """(rows, T) log-probs of every completion under the current weights (no gradient)."""
+        width = max(1, max(map(len, rollouts.completion_ids)))
+        out = torch.zeros(len(rollouts.completion_ids), width, device=self.device)
+        for rows in self.micro_batches(range(len(rollouts.completion_ids))):
+            logp, _ = token_logprobs(self.model, self.packed(rollouts, rows), self.sampling.temperature)
+            out[rows, : logp.shape[1]] = logp
+        return out
+
+    def update(self, rollouts: Rollouts, adv: torch.Tensor, rows: list[int]) -> dict[str, float]:
+        """``iterations`` optimizer updates on ``rows``; returns the last update's token statistics."""
+        algo, opt = self.algo, self.optimizers()
+        mask = rollouts.mask(rows, max(1, max(map(len, rollouts.completion_ids)))).to(self.device)
+        total = global_count(local_count(mask, algo.aggregation, self.sampling.max_new_tokens))
+        stats: dict[str, list[torch.Tensor]] = defaultdict(list)
+        for iteration in range(algo.iterations):
+            if total > 0:  # else every group was dropped everywhere: the step changes nothing
+                stats.clear()
+                for micro in self.micro_batches(rows):
+                    self.manual_backward(self.micro_loss(rollouts, adv, micro, total, stats))
+                self.average_gradients()
+                if algo.max_grad_norm is not None:
+                    self.clip_gradients(opt, gradient_clip_val=algo.max_grad_norm, gradient_clip_algorithm="norm")
+            # One Lightning step per RL step (it counts global_step); the inner updates go straight to AdamW.
+            if iteration == algo.iterations - 1:
+                opt.step()
+            else:
+                opt.optimizer.step()
+            opt.zero_grad()
+        self.lr_schedulers().step()
+        return {name: torch.stack(values).sum().item() for name, values in stats.items()}
+
+    def micro_loss(
+        self, rollouts: Rollouts, adv: torch.Tensor, rows: list[int], total: torch.Tensor, stats: dict
+    ) -> torch.Tensor:
+        """This micro-batch's part of the batch loss; adds token sums of KL, clipping and entropy to ``stats``."""
+        batch = self.packed(rollouts, rows)
+        logp, entropy = token_logprobs(self.model, batch, self.sampling.temperature, entropy=True)
+        width = logp.shape[1]
+        mask = rollouts.mask(rows, width).to(self.device)
+        old = logp.detach() if rollouts.old_logprobs is None else rollouts.old_logprobs[rows, :width]
+        per_token, clipped = clipped_policy_loss(logp, old, adv[rows], self.algo.epsilon_low, self.algo.epsilon_high)
+        if rollouts.ref_logprobs is not None:
+            kl = k3_kl(logp, rollouts.ref_logprobs[rows, :width])
+            per_token = per_token + self.algo.kl_coef * kl
+            stats["kl"].append((kl.detach() * mask).sum())
+        stats["clipped"].append((clipped * mask).sum())
+        stats["entropy"].append((entropy * mask).sum())
+        stats["tokens"].append(mask.sum())
+        return aggregate(per_token, mask, self.algo.aggregation, total, self.trainer.world_size)
+
+    def average_gradients(self) -> None:
+        """Average the gradients over DDP ranks (missing ones count as zeros)."""
+        if self.trainer.world_size == 1:
+            return
+        params = [p for p in self.parameters() if p.requires_grad]
+        flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
+        torch.distributed.all_reduce(flat)
+        flat /= self.trainer.world_size
+        for p, grad in zip(params, flat.split([p.numel() for p in params]), strict=True):
+            p.grad = grad.view_as(p).clone()
+
+    def log_step(
+        self, rollouts: Rollouts, rewards: torch.Tensor, equal: torch.Tensor, stats: dict, times: dict
+    ) -> None:
+        """Step metrics: rewards and the all-equal share over the global batch, the rest per rank, averaged."""
+        tokens = max(stats.pop("tokens", 0.0), 1.0)
+        metrics = {
+            "rl/reward_mean": rewards.mean(),
+            "rl/reward_std": rewards.std(),
+            "rl/all_equal_groups": equal.float().mean(),
+            "rl/completion_tokens": sum(map(len, rollouts.completion_ids)) / len(rollouts.completion_ids),
+            **{f"rl/{name}": value / tokens for name, value in stats.items()},
+            **{f"time/{name}": seconds for name, seconds in times.items()},
+        }
+        judged = [v for v in rollouts.verdicts if v is not None]
+        if judged:
+            metrics["rl/pass_rate"] = judged.count(Verdict.PASSED.value) / len(judged)
+            # every verdict, present or not: each rank must log the same keys
+            metrics |= {f"verdicts/{v.value}": judged.count(v.value) / len(judged) for v in Verdict}
+        self.log_dict({k: float(v) for k, v in metrics.items()}, sync_dist=True, batch_size=1)
+        self.log("rl/reward", float(rewards.mean()), prog_bar=True, batch_size=1)
+        languages = sorted(set(rollouts.languages))
+        if len(languages) > 1:  # keys differ between ranks: no sync
+            for lang in languages:
+                rows = [i for i, la in enumerate(rollouts.languages) if la == lang]
+                self.log(f"rl/reward_mean/{lang}", float(rollouts.rewards[rows].mean()), batch_size=1)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        # Dropout draws from the global generator; sampling has its own seeded ones.
+        checkpoint["rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["rng_state"])
