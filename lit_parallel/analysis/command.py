@@ -13,12 +13,11 @@ from pathlib import Path
 
 import torch
 
-from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, measure_alignment, parallel_programs
+from lit_parallel.analysis.embedding import POOLINGS, dataset_programs, measure_alignment
 from lit_parallel.analysis.metrics import best_layer
 from lit_parallel.analysis.plot import plot_alignment
 from lit_parallel.cli import DATASET_HELP, format_table
 from lit_parallel.modeling import PACKAGED, load_tokenizer
-from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import DataError
 
 TABLE_METRICS = (("top1", "top1"), ("mrr", "mrr"), ("cos_pos", "cos+"), ("cos_neg", "cos-"), ("cos_gap", "gap"))
@@ -35,12 +34,6 @@ def load_inference_model(args: argparse.Namespace) -> tuple[torch.nn.Module, str
         return module.model, module.spec.source
     spec = ModelSpec(args.model, quantization=args.quantization, lora=None, adapter=args.adapter)
     return load_model(spec), args.model
-
-
-def load_parallel_programs(spec: str, languages: list[str] | None, split: str, limit: int | None) -> ParallelPrograms:
-    """The complete parallel groups of a dataset SPEC's ``split`` problems (``all``: every split)."""
-    problems = [p for p in load_problems(spec, languages) if split in ("all", p.split)]
-    return parallel_programs(problems, languages, limit)
 
 
 def layer_table(report: dict) -> str:
@@ -95,7 +88,7 @@ def cmd_align(args: argparse.Namespace) -> int:
             other = json.loads(args.compare.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(f"{args.compare}: not a readable JSON report ({exc})") from None
-    programs = load_parallel_programs(args.dataset, args.languages, args.split, args.limit)
+    programs = dataset_programs(args.dataset, args.languages, args.split, args.limit)
     model, source = load_inference_model(args)
     report = measure_alignment(model, load_tokenizer(source), programs, args.pooling, args.batch_size, args.max_length)
     seconds = time.perf_counter() - started

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from lit_parallel.analysis.metrics import alignment_curves, chance
+from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import DataError, Problem, language_of
 
 POOLINGS = ("mean", "last")
@@ -60,6 +61,14 @@ def parallel_programs(
         tuple(task_id for task_id, _ in complete),
         {lang: tuple(group[lang] for _, group in complete) for lang in languages},
     )
+
+
+def dataset_programs(
+    spec: str, languages: Sequence[str] | None = None, split: str = "eval", limit: int | None = None
+) -> ParallelPrograms:
+    """The complete parallel groups of a dataset SPEC's ``split`` problems (``all``: every split)."""
+    problems = [p for p in load_problems(spec, languages) if split in ("all", p.split)]
+    return parallel_programs(problems, languages, limit)
 
 
 def _pool(states: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
