@@ -125,18 +125,27 @@ def test_tiny_embeddings_have_every_layer_and_do_not_depend_on_the_batch(tiny_mo
     assert torch.allclose(batched["last"][0, 0], table[ids[-1]], atol=1e-6)
 
 
-def test_alignment_callback_logs_scalars_to_tensorboard_and_writes_json(tmp_path):
-    from lightning.pytorch.loggers import TensorBoardLogger
+CALLBACK_YAML = """
+trainer:
+  callbacks:
+    - class_path: callbacks.Alignment   # cross-language retrieval and cosine per layer, held-out groups
+      init_args:
+        languages: [python, lua, ruby]
+        limit: 8
+        before_training: true
+        batch_size: 4
+"""
 
-    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
-    args += ["--trainer.max_steps=2", "--data.init_args.mixture.num_examples=8"]
-    cli = build_lightning_cli([*args, "--data.init_args.eval_languages=[python, lua, ruby]"], run=False)
-    cli.trainer.logger = TensorBoardLogger(tmp_path, name="tb", version=0)
-    callback = Alignment(limit=8, before_training=True, batch_size=4)
-    cli.trainer.callbacks.append(callback)
+
+def test_alignment_callback_logs_scalars_to_tensorboard_and_writes_json(tmp_path):
+    (tmp_path / "align.yaml").write_text(CALLBACK_YAML)
+    args = ["--config", str(TINY), "--config", str(tmp_path / "align.yaml"), f"--trainer.default_root_dir={tmp_path}"]
+    args += [f"--trainer.logger.init_args.save_dir={tmp_path}", "--trainer.logger.init_args.name=tb"]
+    cli = build_lightning_cli([*args, "--trainer.max_steps=2", "--data.init_args.mixture.num_examples=8"], run=False)
+    [callback] = [c for c in cli.trainer.callbacks if isinstance(c, Alignment)]
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
 
-    run_dir = tmp_path / "tb" / "version_0"
+    run_dir = Path(cli.trainer.logger.log_dir)
     reports = {epoch: json.loads((run_dir / "align" / f"epoch={epoch}.json").read_text()) for epoch in (0, 1)}
     assert reports[1]["languages"] == ["python", "lua", "ruby"] and reports[1]["groups"] == 8
     assert reports[1]["layers"] == 3 and reports[1]["curves"]["mean"]["python-lua"]["top1"] == pytest.approx(
