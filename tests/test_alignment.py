@@ -190,3 +190,6 @@ def test_align_command_compares_a_checkpoint_with_its_base(tmp_path, capsys):
     # Bad input: one line naming the place.
     assert main(["align", "--model", cli.model.spec.weights_dir(), "--languages", "python", "--output", "x"]) == 2
     assert "languages: alignment needs at least two languages" in capsys.readouterr().err
+    other = ["--languages", "python", "go", "--compare", str(base), "--output", "x"]
+    assert main(["align", *base_model, *other]) == 2
+    assert f"{base}: field 'languages' or 'task_ids' differs" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from lit_parallel.analysis.embedding import POOLINGS, dataset_programs, measure_alignment
+from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, dataset_programs, measure_alignment
 from lit_parallel.analysis.metrics import best_layer
 from lit_parallel.analysis.plot import plot_alignment
 from lit_parallel.cli import DATASET_HELP, format_table
@@ -58,11 +58,24 @@ def pair_table(report: dict) -> str:
     return format_table(["pair", "pooling", "best layer", "top1", "mrr", "last top1", "last gap"], rows)
 
 
+def read_comparison(path: Path, programs: ParallelPrograms) -> dict:
+    """An earlier report to compare with, checked before any work: it must cover the same programs."""
+    try:
+        other = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable JSON report ({exc})") from None
+    for field in ("languages", "task_ids", "layers", "curves"):
+        if not isinstance(other, dict) or field not in other:
+            raise DataError(f"{path}: field {field!r} is missing: not a lit-parallel align report")
+    if other["languages"] != programs.languages or other["task_ids"] != list(programs.task_ids):
+        raise DataError(f"{path}: field 'languages' or 'task_ids' differs from this run's: the reports do not compare")
+    return other
+
+
 def delta_table(report: dict, other: dict, other_path: Path) -> str:
-    """Per layer, this report's means over pairs minus ``other``'s (same languages, groups and layers)."""
-    for field in ("languages", "task_ids", "layers"):
-        if report[field] != other.get(field):
-            raise DataError(f"{other_path}: field {field!r} differs from this run's: the reports do not compare")
+    """Per layer, this report's means over pairs minus ``other``'s."""
+    if report["layers"] != other["layers"]:
+        raise DataError(f"{other_path}: field 'layers' is {other['layers']}, this model has {report['layers']}")
     poolings = [p for p in report["curves"] if p in other["curves"]]
     metrics = [(m, name) for m, name in TABLE_METRICS if m in ("top1", "mrr", "cos_gap")]
     header = ["layer", *(f"{p}:d{name}" for p in poolings for _, name in metrics)]
@@ -82,13 +95,8 @@ def delta_table(report: dict, other: dict, other_path: Path) -> str:
 
 def cmd_align(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    other = None
-    if args.compare:
-        try:
-            other = json.loads(args.compare.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{args.compare}: not a readable JSON report ({exc})") from None
     programs = dataset_programs(args.dataset, args.languages, args.split, args.limit)
+    other = read_comparison(args.compare, programs) if args.compare else None
     model, source = load_inference_model(args)
     report = measure_alignment(model, load_tokenizer(source), programs, args.pooling, args.batch_size, args.max_length)
     seconds = time.perf_counter() - started
