@@ -2,7 +2,7 @@
 
 ``fit``, ``validate`` and ``test`` are LightningCLI: one YAML (``--config``) names the LightningModule
 and the DataModule (subclass mode) and everything they take. Tool subcommands: ``languages``,
-``exec``, ``data verify``, ``data stats``, ``evaluate``, ``align``.
+``exec``, ``data verify``, ``data stats``, ``evaluate``, ``align``, ``experiment``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from lit_parallel.execution import (
 from lit_parallel.modeling import PACKAGED, load_tokenizer
 from lit_parallel.problems.loading import FORMATS, load_problems
 from lit_parallel.problems.schema import DataError, reference_programs
+from lit_parallel.trained import add_model_arguments
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -170,28 +171,24 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from datamodules import ParallelMixtureDataModule
     from lit_parallel.evaluation import jobs_for, run_jobs, summarize
-    from lit_parallel.modeling import ModelSpec, load_model
-    from lit_parallel.modules.sft import SFTModule
     from lit_parallel.sampling import SamplingSpec, sample
+    from lit_parallel.trained import load_inference_model
 
     started = time.perf_counter()
-    if args.checkpoint:
-        module = SFTModule.from_checkpoint(args.checkpoint)
-        model, source = module.model, module.spec.source
-    else:
-        spec = ModelSpec(args.model, quantization=args.quantization, lora=None, adapter=args.adapter)
-        model, source = load_model(spec), args.model
+    model, model_spec = load_inference_model(args)
+    source = model_spec.source
+    # Only the held-out (eval split) problems: the bundled corpus's train split is what SFT and RL saw.
+    held_out = [p for dataset in args.dataset for p in load_problems(dataset) if p.split == "eval"]
     data = ParallelMixtureDataModule(
-        datasets=[],
-        eval_datasets=args.dataset,
-        eval_languages=args.languages,
+        datasets=args.dataset,
+        eval_languages=args.languages or sorted({lang for p in held_out for lang in p.variants}),
         eval_problems_per_language=args.limit,
         tokenizer=source,
         chat=not args.plain,
     )
     sets = data.eval_sets()
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
-    generate = partial(sample, model.eval(), data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
         records = run_jobs(jobs_for(sets, spec.n), generate, executor, spec)
     metrics = summarize(records, args.k, args.targets or ())
@@ -204,7 +201,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_table(header, rows))
     print(f"{len(records)} samples in {seconds:.0f} s")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    report = {"metrics": metrics, "wall_time_s": round(seconds, 1), "args": {k: str(v) for k, v in vars(args).items()}}
+    report = {
+        "metrics": metrics,
+        "problems": {lang: len(items) for lang, items in sets.items()},
+        "wall_time_s": round(seconds, 1),
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     args.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return 0
@@ -243,19 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--tokenizer", default=PACKAGED, help="model source whose tokenizer counts tokens")
     stats.set_defaults(func=cmd_data_stats)
     add_evaluate_parser(sub)
-    from lit_parallel.analysis.command import add_align_parser  # it imports this module's helpers
+    # Imported here: these modules import this one's helpers.
+    from lit_parallel.analysis.command import add_align_parser
+    from lit_parallel.experiment import add_experiment_parser
 
     add_align_parser(sub)
+    add_experiment_parser(sub)
     return parser
 
 
 def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="pass@k per language of a model, an adapter or a checkpoint")
-    ev.add_argument("--model", default=PACKAGED, help="model source: hub id, directory, .gguf or packaged:...")
-    ev.add_argument("--adapter", default=None, help="a PEFT adapter directory on top of --model")
-    ev.add_argument("--checkpoint", default=None, help="a lit-parallel SFT checkpoint (overrides --model)")
-    ev.add_argument("--quantization", default="none", choices=["none", "nf4", "nf4-double", "int8"])
-    ev.add_argument("--dataset", nargs="+", default=["bundled"], help=DATASET_HELP)
+    add_model_arguments(ev)
+    ev.add_argument("--dataset", nargs="+", default=["bundled"], help=DATASET_HELP + "; its eval split is evaluated")
     ev.add_argument("--languages", nargs="+", default=None, help="evaluated languages (default: all)")
     ev.add_argument("--targets", nargs="+", default=None, help="languages averaged as pass@k/targets")
     ev.add_argument("--limit", type=int, default=None, help="first N problems per language")

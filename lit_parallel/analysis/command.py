@@ -11,29 +11,16 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, dataset_programs, measure_alignment
 from lit_parallel.analysis.metrics import best_layer
 from lit_parallel.analysis.plot import plot_alignment
 from lit_parallel.cli import DATASET_HELP, format_table
-from lit_parallel.modeling import PACKAGED, load_tokenizer
+from lit_parallel.modeling import load_tokenizer
 from lit_parallel.problems.schema import DataError
+from lit_parallel.trained import add_model_arguments, load_inference_model
 
 TABLE_METRICS = (("top1", "top1"), ("mrr", "mrr"), ("cos_pos", "cos+"), ("cos_neg", "cos-"), ("cos_gap", "gap"))
 """(metric, column name) of the per-layer table."""
-
-
-def load_inference_model(args: argparse.Namespace) -> tuple[torch.nn.Module, str]:
-    """The model of ``--checkpoint``, or of ``--model`` with ``--adapter``, and its tokenizer's source."""
-    from lit_parallel.modeling import ModelSpec, load_model
-    from lit_parallel.modules.sft import SFTModule
-
-    if args.checkpoint:
-        module = SFTModule.from_checkpoint(args.checkpoint)
-        return module.model, module.spec.source
-    spec = ModelSpec(args.model, quantization=args.quantization, lora=None, adapter=args.adapter)
-    return load_model(spec), args.model
 
 
 def layer_table(report: dict) -> str:
@@ -97,7 +84,8 @@ def cmd_align(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     programs = dataset_programs(args.dataset, args.languages, args.split, args.limit)
     other = read_comparison(args.compare, programs) if args.compare else None
-    model, source = load_inference_model(args)
+    model, spec = load_inference_model(args)
+    source = spec.source
     report = measure_alignment(model, load_tokenizer(source), programs, args.pooling, args.batch_size, args.max_length)
     seconds = time.perf_counter() - started
     n, chance = report["groups"], report["chance"]
@@ -111,19 +99,19 @@ def cmd_align(args: argparse.Namespace) -> int:
     programs_count = n * len(report["languages"])
     print(f"\n{programs_count} programs ({', '.join(report['languages'])}) embedded and measured in {seconds:.0f} s")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    what = {"model": args.model, "adapter": args.adapter, "checkpoint": args.checkpoint, "dataset": args.dataset}
+    what = {"model": source, "adapter": args.adapter, "checkpoint": args.checkpoint, "config": args.config}
+    what["dataset"] = args.dataset
     args.output.write_text(json.dumps({**what, **report, "wall_time_s": round(seconds, 1)}, indent=1) + "\n")
-    args.output.with_suffix(".png").write_bytes(plot_alignment(report, title=str(args.checkpoint or args.model)))
+    args.output.with_suffix(".png").write_bytes(
+        plot_alignment(report, title=str(args.checkpoint or args.adapter or source))
+    )
     print(f"report in {args.output}, plot in {args.output.with_suffix('.png')}")
     return 0
 
 
 def add_align_parser(sub: argparse._SubParsersAction) -> None:
     al = sub.add_parser("align", help="cross-language retrieval and cosine similarity of hidden states, per layer")
-    al.add_argument("--model", default=PACKAGED, help="model source: hub id, directory, .gguf or packaged:...")
-    al.add_argument("--adapter", default=None, help="a PEFT adapter directory on top of --model")
-    al.add_argument("--checkpoint", default=None, help="a lit-parallel SFT checkpoint (overrides --model)")
-    al.add_argument("--quantization", default="none", choices=["none", "nf4", "nf4-double", "int8"])
+    add_model_arguments(al)
     al.add_argument("--dataset", default="bundled", help=DATASET_HELP)
     al.add_argument("--split", default="eval", choices=["eval", "train", "all"], help="which problems of the dataset")
     al.add_argument("--languages", nargs="+", default=None, help="at least two (default: all the dataset has)")

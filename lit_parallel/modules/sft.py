@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 
 import lightning as L
 import torch
 
-from lit_parallel.modeling import LoRASpec, ModelSpec, load_model
+from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 
@@ -67,20 +66,6 @@ class SFTModule(AdapterCheckpoints, L.LightningModule):
         self.strict_loading = False
         self.tokens_seen: Counter[str] = Counter()
         self._step_started = 0.0
-
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> SFTModule:
-        """The module of a Lightning checkpoint: base model from its spec, adapter from its weights."""
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        hparams = checkpoint["hyper_parameters"]
-        spec, optimizer = hparams["model"], hparams["optimizer"]
-        if isinstance(spec, dict):  # LightningCLI saves the specs as plain dicts
-            spec = ModelSpec(**{**spec, "lora": LoRASpec(**spec["lora"]) if spec.get("lora") else None})
-            optimizer = OptimizerSpec(**{**optimizer, "betas": tuple(optimizer["betas"])})
-        module = cls(spec, optimizer, hparams.get("adapter_dir"))
-        module.model = load_model(module.spec, device)
-        module.load_state_dict(checkpoint["state_dict"], strict=False)
-        return module
 
     def configure_model(self) -> None:
         if self.model is None:

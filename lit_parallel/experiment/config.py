@@ -1,0 +1,110 @@
+"""The experiment YAML: which arms, seeds, stage configs and measurements make up one comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from lit_parallel.problems.schema import DataError
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of preparing the model before RL."""
+
+    config: str | None
+    """Its SFT config (a LightningCLI YAML); None: RL straight from the base model."""
+    args: tuple[str, ...] = ()
+    """LightningCLI arguments of its SFT stage only, after the experiment's ``sft_args`` (e.g. the
+    baseline's ``--data.init_args.mixture.languages={python: 1.0}`` on the Parallel-SFT config)."""
+
+
+@dataclass
+class ExperimentConfig:
+    """Baseline SFT vs Parallel-SFT (and optionally RL from the base model), then RL on the source
+    language, measured before and after each stage, for several seeds."""
+
+    name: str
+    """Names the report and the TensorBoard run."""
+    output_dir: str
+    """Every stage writes under ``<output_dir>/<arm>/seed=<s>/<stage>``; a re-run skips finished stages."""
+    arms: dict[str, Arm]
+    """Arm name -> its SFT config, or ``{config: ..., args: [...]}``, or null (RL from the base model)."""
+    rl_config: str | None = None
+    """The RL (GRPO) LightningCLI YAML run after each arm's SFT; None stops after SFT."""
+    seeds: list[int] = field(default_factory=lambda: [0])
+    """Each seed sets ``seed_everything`` and the mixture's seed of every stage."""
+    source_language: str = "python"
+    targets: list[str] = field(default_factory=lambda: ["go", "php", "ruby"])
+    """Languages whose transfer (pass@1 after RL minus before RL) the report shows."""
+    sft_args: list[str] = field(default_factory=list)
+    """Extra LightningCLI arguments for every SFT stage (e.g. ``--trainer.max_steps=5``)."""
+    rl_args: list[str] = field(default_factory=list)
+    """Extra LightningCLI arguments for every RL stage."""
+    evaluation: dict = field(default_factory=dict)
+    """``lit-parallel evaluate`` options for every measurement (``{limit: 6, max_new_tokens: 192}``
+    becomes ``--limit 6 --max-new-tokens 192``); its ``--seed`` is the stage's seed."""
+    alignment: dict | None = None
+    """``lit-parallel align`` options, or None to skip the alignment measurements."""
+
+    @property
+    def base_config(self) -> str:
+        """The config whose model (and quantization) is the untrained base of every arm."""
+        return next((arm.config for arm in self.arms.values() if arm.config), self.rl_config)
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Line of each top-level key of a YAML mapping (for errors that name the place)."""
+    node = yaml.compose(text)
+    if node is None or not isinstance(node, yaml.MappingNode):
+        return {}
+    return {key.value: key.start_mark.line + 1 for key, _ in node.value}
+
+
+def arm_of(value: object, where: str) -> Arm:
+    """An Arm from its YAML: a config path, null, or ``{config, args}``."""
+    if value is None or isinstance(value, str):
+        return Arm(value)
+    if isinstance(value, dict) and set(value) <= {"config", "args"} and isinstance(value.get("args", []), list):
+        return Arm(value.get("config"), tuple(str(a) for a in value.get("args", [])))
+    raise DataError(f"{where}: must be a config path, null, or {{config: PATH, args: [...]}}")
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    """The experiment of a YAML file; a DataError names the file, line and field of what is wrong."""
+    text = Path(path).read_text()
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"{path}:{mark.line + 1 if mark else '?'}: not YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}:1: an experiment is a mapping of fields")
+    lines = key_lines(text)
+    known = {f.name for f in fields(ExperimentConfig)}
+    for key in raw:
+        if key not in known:
+            raise DataError(f"{path}:{lines.get(key, '?')}: field '{key}' is unknown ({', '.join(sorted(known))})")
+    for key in ("name", "output_dir", "arms"):
+        if key not in raw:
+            raise DataError(f"{path}:1: field '{key}' is missing")
+    if not isinstance(raw["arms"], dict) or not raw["arms"]:
+        raise DataError(f"{path}:{lines['arms']}: field 'arms' must map arm names to SFT configs (or null)")
+    arms = {name: arm_of(value, f"{path}:{lines['arms']}: field 'arms.{name}'") for name, value in raw["arms"].items()}
+    if not any(arm.config for arm in arms.values()) and not raw.get("rl_config"):
+        raise DataError(f"{path}:{lines['arms']}: field 'arms': no arm has an SFT config and there is no rl_config")
+    here = Path(path).resolve().parent
+
+    def locate(key: str, value: str | None) -> str | None:
+        """A stage config, relative to the working directory or else to the experiment file."""
+        if value is None or Path(value).exists():
+            return value
+        if (here / value).exists():
+            return str(here / value)
+        raise DataError(f"{path}:{lines.get(key, lines['arms'])}: field '{key}': no such config {value}")
+
+    raw["arms"] = {name: Arm(locate(name, arm.config), arm.args) for name, arm in arms.items()}
+    raw["rl_config"] = locate("rl_config", raw.get("rl_config"))
+    return ExperimentConfig(**raw)

@@ -1,0 +1,146 @@
+"""The stages of an experiment, run in order, each skipped when its outputs are already on disk.
+
+Every stage is one ``lit-parallel`` command (``fit``, ``evaluate``, ``align``) whose full command line
+is kept beside its outputs, so any number of the report can be traced to the command that made it.
+A training stage interrupted mid-way resumes from its newest Lightning checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lit_parallel.experiment.config import ExperimentConfig
+
+BASE = "base"
+"""The arm name of the untrained model's measurements."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One command of the pipeline and the directory it writes to."""
+
+    arm: str
+    seed: int | None
+    point: str
+    """``base``, ``sft`` or ``rl``: which model the stage trains or measures."""
+    kind: str
+    """``fit``, ``evaluate`` or ``align``."""
+    directory: Path
+    argv: tuple[str, ...]
+
+    @property
+    def marker(self) -> Path:
+        """Written last, with the stage's wall time: its presence means the stage is done."""
+        return self.directory / f"{self.kind}.done.json"
+
+    @property
+    def output(self) -> Path:
+        return self.directory / {"fit": "adapters/final", "evaluate": "eval.json", "align": "align.json"}[self.kind]
+
+    def describe(self) -> str:
+        seed = "" if self.seed is None else f" seed={self.seed}"
+        return f"{self.arm}{seed} {self.point} {self.kind}"
+
+
+def flags(options: dict) -> list[str]:
+    """``{max_new_tokens: 192, languages: [go, php]}`` -> ``--max-new-tokens 192 --languages go php``."""
+    argv = []
+    for key, value in options.items():
+        argv.append("--" + key.replace("_", "-"))
+        argv += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return argv
+
+
+def fit_argv(config: str, directory: Path, seed: int, extra: list[str], adapter: Path | None) -> list[str]:
+    """``lit-parallel fit`` of a stage config, its logs, checkpoints and adapters under ``directory``."""
+    argv = ["fit", "--config", config, f"--seed_everything={seed}", f"--data.init_args.mixture.seed={seed}"]
+    argv += [f"--trainer.default_root_dir={directory}", f"--trainer.logger.init_args.save_dir={directory}"]
+    argv += ["--trainer.logger.init_args.name=tb", "--trainer.logger.init_args.version=0"]
+    argv += [f"--model.init_args.adapter_dir={directory / 'adapters'}"]
+    if adapter is not None:
+        argv.append(f"--model.init_args.model.adapter={adapter}")
+    return argv + list(extra)
+
+
+def measurements(
+    experiment: ExperimentConfig, arm: str, seed: int | None, point: str, model: list[str], directory: Path
+) -> Iterator[Stage]:
+    """The evaluation (and alignment) of one model."""
+    if seed is not None:
+        argv = ["evaluate", *model, *flags({**experiment.evaluation, "seed": seed})]
+        yield Stage(arm, seed, point, "evaluate", directory, (*argv, "--output", str(directory / "eval.json")))
+    if experiment.alignment is not None and (arm != BASE or seed is None):
+        argv = ["align", *model, *flags(experiment.alignment), "--output", str(directory / "align.json")]
+        yield Stage(arm, seed, point, "align", directory, tuple(argv))
+
+
+def plan(experiment: ExperimentConfig) -> list[Stage]:
+    """Every stage, in an order where each one's inputs come before it."""
+    out = Path(experiment.output_dir)
+    base_model = ["--config", experiment.base_config]
+    stages = list(measurements(experiment, BASE, None, BASE, base_model, out / BASE))  # alignment: seed-free
+    for seed in experiment.seeds:
+        stages += measurements(experiment, BASE, seed, BASE, base_model, out / BASE / f"seed={seed}")
+    for arm, spec in experiment.arms.items():
+        for seed in experiment.seeds:
+            run = out / arm / f"seed={seed}"
+            adapter = None
+            if spec.config:
+                argv = fit_argv(spec.config, run / "sft", seed, [*experiment.sft_args, *spec.args], None)
+                stages.append(Stage(arm, seed, "sft", "fit", run / "sft", tuple(argv)))
+                adapter = run / "sft" / "adapters" / "final"
+                model = ["--config", spec.config, "--adapter", str(adapter)]
+                stages += measurements(experiment, arm, seed, "sft", model, run / "sft")
+            if experiment.rl_config:
+                argv = fit_argv(experiment.rl_config, run / "rl", seed, experiment.rl_args, adapter)
+                stages.append(Stage(arm, seed, "rl", "fit", run / "rl", tuple(argv)))
+                model = ["--config", experiment.rl_config, "--adapter", str(run / "rl" / "adapters" / "final")]
+                stages += measurements(experiment, arm, seed, "rl", model, run / "rl")
+    return stages
+
+
+def newest_checkpoint(directory: Path) -> Path | None:
+    """The latest Lightning checkpoint an interrupted fit left under ``directory``."""
+    checkpoints = sorted(directory.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return checkpoints[-1] if checkpoints else None
+
+
+class StageFailed(RuntimeError):
+    """A stage's command failed; the stages before it stay done."""
+
+
+def run_stage(stage: Stage) -> float:
+    """Run one stage (resuming an interrupted fit); its wall time in seconds."""
+    from lit_parallel.cli import main
+
+    stage.directory.mkdir(parents=True, exist_ok=True)
+    argv = list(stage.argv)
+    resume = newest_checkpoint(stage.directory) if stage.kind == "fit" else None
+    if resume is not None:
+        argv.append(f"--ckpt_path={resume}")
+    (stage.directory / f"{stage.kind}.command.txt").write_text("lit-parallel " + " ".join(argv) + "\n")
+    started = time.perf_counter()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argument errors of LightningCLI and argparse
+        code = exc.code
+    if code not in (0, None) or not stage.output.exists():
+        raise StageFailed(f"{stage.describe()} failed (exit {code}): see {stage.directory}")
+    seconds = time.perf_counter() - started
+    stage.marker.write_text(json.dumps({"seconds": round(seconds, 1), "resumed_from": str(resume or "")}) + "\n")
+    return seconds
+
+
+def run(experiment: ExperimentConfig, log: callable = print) -> None:
+    """Every stage not yet done, in order."""
+    stages = plan(experiment)
+    for number, stage in enumerate(stages, 1):
+        if stage.marker.exists():
+            log(f"[{number}/{len(stages)}] {stage.describe()}: done before, skipped")
+            continue
+        log(f"[{number}/{len(stages)}] {stage.describe()} ...")
+        log(f"[{number}/{len(stages)}] {stage.describe()}: {run_stage(stage):.0f} s")
