@@ -1,0 +1,153 @@
+"""GRPOModule on a tiny 4-bit model: it learns a verifiable reward (and not at lr 0), a real step with
+execution rewards runs end to end, a resumed run equals an uninterrupted one, hostile programs score 0."""
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from peft import PeftModel
+
+from lit_parallel.cli import build_lightning_cli
+from lit_parallel.evaluation import Job
+
+TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
+
+
+def tiny_rl(tmp_path: Path, *overrides: str):
+    """The tiny RL config's model, datamodule and trainer, writing under tmp_path."""
+    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false", *overrides]
+    return build_lightning_cli(args, run=False)
+
+
+class Rewards(L.Callback):
+    """The mean reward of every step."""
+
+    def __init__(self) -> None:
+        self.means: list[float] = []
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        self.means.append(float(trainer.callback_metrics["rl/reward_mean"]))
+
+
+class FirstTokenIn:
+    """Reward 1 when the completion starts with one of ``prefixes`` (a cheap, verifiable reward)."""
+
+    def __init__(self, prefixes: set[str]) -> None:
+        self.prefixes = prefixes
+
+    def __call__(self, job: Job, completion: str) -> float:
+        return float(any(completion.startswith(p) for p in self.prefixes))
+
+
+def likely_first_tokens(cli, count: int) -> set[str]:
+    """The ``count`` first tokens the untrained model finds likeliest over the RL prompts: a target that
+    sampling meets from the first step (~6% of draws), so that the reward is learnable in a few steps."""
+    module, dm = cli.model, cli.datamodule
+    module.configure_model()
+    dm.setup("fit")
+    enc = dm.tokenizer([item.prompt for item in dm.train_rows], return_tensors="pt", padding=True, padding_side="left")
+    with torch.no_grad():
+        probs = module.model(**enc).logits[:, -1].float().softmax(-1).mean(0)
+    return {dm.tokenizer.decode([t]) for t in probs.topk(count).indices.tolist()}
+
+
+def learning_run(tmp_path: Path, lr: float) -> list[float]:
+    overrides = [
+        "--trainer.max_steps=10",
+        "--trainer.enable_checkpointing=false",
+        f"--model.init_args.optimizer.lr={lr}",
+        "--model.init_args.sampling.n=8",
+        "--model.init_args.sampling.max_new_tokens=1",
+        "--model.init_args.sampling.batch_size=16",
+        "--model.init_args.algorithm.iterations=1",
+        "--model.init_args.algorithm.kl_coef=0",
+        "--model.init_args.algorithm.micro_batch_size=16",
+    ]
+    cli = tiny_rl(tmp_path, *overrides)
+    cli.model.reward_fn = FirstTokenIn(likely_first_tokens(cli, 64))
+    rewards = Rewards()
+    cli.trainer.callbacks.append(rewards)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return rewards.means
+
+
+def test_grpo_raises_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_path):
+    learned = learning_run(tmp_path / "lr", lr=0.02)
+    frozen = learning_run(tmp_path / "zero", lr=0.0)
+    assert len(learned) == len(frozen) == 10
+    assert sum(learned[:3]) / 3 < 0.3, learned
+    assert sum(learned[-3:]) / 3 > 0.8, learned
+    assert max(frozen) < 0.3, frozen
+
+
+def test_one_real_step_with_execution_rewards_logs_and_saves_a_loadable_adapter(tmp_path):
+    cli = tiny_rl(tmp_path, "--trainer.max_steps=1")
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    metrics = cli.trainer.callback_metrics
+    assert cli.trainer.global_step == 1
+    # every completion was executed: the verdict shares add up to 1
+    assert sum(float(v) for k, v in metrics.items() if k.startswith("verdicts/")) == pytest.approx(1.0)
+    for key in ("rl/pass_rate", "rl/reward_std", "rl/all_equal_groups", "rl/kl", "rl/entropy", "time/generate"):
+        assert key in metrics, key
+    assert float(metrics["rl/entropy"]) > 0
+    adapter = tmp_path / "adapters" / "final"
+    assert (adapter / "adapter_model.safetensors").exists()
+    PeftModel.from_pretrained(cli.model.model.get_base_model(), adapter)
+
+
+class Interrupt(L.Callback):
+    """Stops a fit after ``at`` steps, as a killed job would."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        trainer.should_stop = trainer.should_stop or trainer.global_step >= self.at
+
+
+def test_resumed_rl_run_ends_with_the_parameters_of_an_uninterrupted_one(tmp_path):
+    """Two inner updates per step, KL on, a reward that moves the weights: 3 steps straight, or 2 then
+    a resume from the step-2 checkpoint (optimizer, schedule, step, RNG and data position)."""
+
+    def lora_after(root: Path, *callbacks: L.Callback, ckpt: Path | None = None) -> dict:
+        cli = tiny_rl(root, "--trainer.max_steps=3", "--model.init_args.algorithm.dynamic_sampling=true")
+        cli.model.reward_fn = FirstTokenIn({" ", "\n", "#", "d", "i", "p"})
+        checkpoints = ModelCheckpoint(root / "resume", every_n_train_steps=2, save_top_k=-1)
+        cli.trainer.callbacks += [checkpoints, *callbacks]
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
+        return {k: v.clone() for k, v in cli.model.model.state_dict().items() if "lora_" in k}
+
+    whole = lora_after(tmp_path / "whole")
+    stopped = lora_after(tmp_path / "part", Interrupt(2))
+    [ckpt] = (tmp_path / "part" / "resume").glob("*.ckpt")
+    resumed = lora_after(tmp_path / "resumed", ckpt=ckpt)
+    assert any(not torch.equal(whole[k], stopped[k]) for k in whole), "the interrupted run was not behind"
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole), "resumed parameters differ"
+    assert torch.load(ckpt, weights_only=False)["state_dict"].keys() == {f"model.{k}" for k in whole}
+
+
+HOSTILE = {
+    "fork_bomb": "import os\nwhile True:\n    os.fork()\n",
+    "infinite_loop": "while True:\n    pass\n",
+    "memory_bomb": "x = []\nwhile True:\n    x.append(' ' * 10**8)\n",
+    "kills_parent": "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
+    "        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n",
+}
+
+
+def test_hostile_programs_score_zero_and_training_goes_on(tmp_path):
+    cli = tiny_rl(tmp_path, "--trainer.max_steps=1")
+    module, dm = cli.model, cli.datamodule
+    dm.setup("fit")
+    item = dm.train_rows[0]
+    module.executor = module.reward_spec.executor()  # the executor training then goes on with
+    completions = [*HOSTILE.values(), item.variant.solution]
+    jobs = [Job(item.language, item.task_id, i, item.prompt, item.variant) for i in range(len(completions))]
+    outcomes = [module.judge(job, code).result() for job, code in zip(jobs, completions, strict=True)]
+    rewards = [module.reward_spec.reward(outcome, closed=True) for outcome in outcomes]
+    assert rewards == [0.0] * len(HOSTILE) + [1.0], [o.verdict for o in outcomes]
+    cli.trainer.fit(module, datamodule=dm)
+    assert cli.trainer.global_step == 1
+    assert "rl/pass_rate" in cli.trainer.callback_metrics
