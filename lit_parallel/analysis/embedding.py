@@ -2,9 +2,14 @@
 
 A program's embedding at a layer is the mean of its tokens' hidden states (``mean``) or the hidden
 state of its last token (``last``). Layer 0 is the token embeddings, layer L the last block's output
-(after the final norm, as transformers returns it). Programs are tokenized as plain text, without
-special tokens or prompt, right-padded and batched by length; under causal attention padding on the
-right changes no real token's state, so a program's embedding does not depend on its batch.
+(after the final norm, as transformers returns it). Programs are tokenized as plain text, without a
+prompt, right-padded and batched by length; under causal attention padding on the right changes no
+real token's state, so a program's embedding does not depend on its batch.
+
+Each program is preceded by the tokenizer's BOS token (EOS when it has none), and that position is
+left out of both poolings. Models use the first position as an attention sink: from the middle layers
+on its state dwarfs every other (SmolLM2-135M from layer 12: norm ~2e4 against ~150), so a mean that
+included it would mostly say which token a program starts with.
 """
 
 from __future__ import annotations
@@ -90,13 +95,16 @@ def embed(
     batch_size: int = 8,
     max_length: int = 512,
 ) -> dict[str, torch.Tensor]:
-    """``{pooling: [layers, N, H]}`` float32 CPU tensors of ``texts`` (each cut at ``max_length`` tokens).
+    """``{pooling: [layers, N, H]}`` float32 CPU tensors of ``texts`` (each cut at ``max_length`` tokens,
+    the sink token excluded).
 
     The model runs in eval mode (no dropout) and is put back in the mode it was in.
     """
     ids = tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
     if empty := [i for i, row in enumerate(ids) if not row]:
         raise ValueError(f"programs {empty[:5]} have no tokens")
+    sink = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    ids = [[sink, *row] for row in ids]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths share a batch: less padding
     device = next(model.parameters()).device
     pooled: dict[str, list[torch.Tensor]] = {p: [] for p in poolings}
@@ -109,9 +117,9 @@ def embed(
             input_ids = torch.tensor([row + [tokenizer.pad_token_id] * (width - len(row)) for row in rows])
             mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows])
             out = model(input_ids=input_ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
-            mask = mask.to(device)
+            program = mask[:, 1:].to(device)  # the sink position is not the program's
             for p in poolings:
-                pooled[p].append(torch.stack([_pool(h, mask, p).float().cpu() for h in out.hidden_states]))
+                pooled[p].append(torch.stack([_pool(h[:, 1:], program, p).float().cpu() for h in out.hidden_states]))
     finally:
         model.train(was_training)
     inverse = torch.argsort(torch.tensor(order))
