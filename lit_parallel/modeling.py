@@ -164,6 +164,19 @@ class ModelSpec:
         return None
 
 
+def keep_4bit_weights_trainable(model: torch.nn.Module) -> None:
+    """Stop bitsandbytes from repacking 4-bit weights for its CPU inference kernel.
+
+    On CPUs with AVX512-BF16, a Linear4bit repacks its weight at its first forward in eval mode without
+    grad (a validation step, a generation) and keeps it so. The repacking is one-way (absmax rounded to
+    bf16) and the packed kernel has no backward: every training step after a validation would silently
+    lose the gradient through the base layers and run on slightly different base weights.
+    """
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+
+
 def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The base model of ``spec`` on ``device``, quantized, with its LoRA adapter when it has one.
 
@@ -179,6 +192,8 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
     )
     if quantization is not None:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
+        # Evaluation too: its numbers must be those of the weights training saw (and evaluated).
+        keep_4bit_weights_trainable(model)
     elif spec.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     if spec.adapter is not None:

@@ -1,4 +1,5 @@
-"""QLoRA SFT on a tiny 4-bit model: it learns, only LoRA weights move, adapters reload, resume is exact."""
+"""QLoRA SFT on a tiny 4-bit model: it learns, only LoRA weights move, adapters reload, resume is exact,
+TensorBoard gets the listed scalars."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -8,9 +9,10 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from peft import PeftModel
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_parallel.cli import build_lightning_cli
-from lit_parallel.modeling import load_model
+from lit_parallel.modeling import keep_4bit_weights_trainable, load_model
 from lit_parallel.modules.sft import block_causal_mask
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
@@ -47,6 +49,9 @@ def test_tiny_qlora_fit_halves_the_loss_moves_only_lora_and_saves_a_loadable_ada
 
     adapter = tmp_path / "adapters" / "final"
     reloaded = PeftModel.from_pretrained(load_model(replace(module.spec, lora=None)), adapter)
+    # An inference-only model may use bitsandbytes' repacked CPU kernel (bf16 block scales): compare on the
+    # trained model's kernel, so that only the adapter can make a difference.
+    keep_4bit_weights_trainable(reloaded)
     batch = next(iter(dm.train_dataloader()))
     module.eval()
     reloaded.eval()
@@ -106,3 +111,50 @@ def test_packing_keeps_each_example_to_itself(tmp_path):
         where = packed["segment_ids"][row] == segment
         alone = module.model(input_ids=packed["input_ids"][row][where][None]).logits
     assert torch.allclose(together[row][where], alone[0], atol=1e-4)
+
+
+def test_tensorboard_events_hold_losses_learning_rate_throughput_and_tokens_per_language(tmp_path):
+    logger = ["--trainer.logger=lightning.pytorch.loggers.TensorBoardLogger", f"--trainer.logger.save_dir={tmp_path}"]
+    cli = tiny_run(tmp_path, *logger)  # 6 steps over 12 examples of 4: two epochs, validation every 3 steps
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    [events] = Path(cli.trainer.logger.log_dir).glob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    scalars = {tag: [e.value for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+
+    assert len(scalars["train/loss"]) == len(scalars["train/lr"]) == len(scalars["train/tokens_per_s"]) == 6
+    assert len(scalars["val/loss"]) == 2
+    assert all(value > 0 for value in scalars["train/tokens_per_s"])
+    assert scalars["train/lr"][0] == pytest.approx(cli.model.optim.lr / 3)  # first of 2 warmup steps
+    report = cli.datamodule.report
+    assert report.keys() == {"python", "lua", "ruby"}
+    for language, counts in report.items():
+        # cumulative answer tokens: every example was trained on once per epoch, in two epochs
+        assert scalars[f"train/answer_tokens/{language}"][-1] == 2 * counts["answer_tokens"]
+
+
+def test_a_validation_pass_leaves_the_training_gradients_and_base_weights_as_they_were(tmp_path):
+    # On AVX512-BF16 CPUs bitsandbytes would repack 4-bit weights for inference at the first eval forward,
+    # into a kernel without backward: training after a validation would lose gradients.
+    cli = tiny_run(tmp_path)
+    module, dm = cli.model, cli.datamodule
+    module.configure_model()
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+
+    def gradients() -> dict:
+        module.zero_grad()
+        module(batch).backward()
+        return {name: p.grad.clone() for name, p in module.named_parameters() if p.requires_grad}
+
+    for name, p in module.named_parameters():
+        if "lora_B" in name:  # zero at init, which would hide lost gradients behind the LoRA branch
+            torch.nn.init.normal_(p, std=0.1)
+    before, base = gradients(), {k: v.clone() for k, v in module.model.state_dict().items() if "lora_" not in k}
+    module.eval()
+    with torch.no_grad():
+        module(batch)
+    module.train()
+    after = gradients()
+    assert all(torch.equal(before[name], after[name]) for name in before)
+    assert all(torch.equal(v, module.model.state_dict()[k]) for k, v in base.items())
