@@ -1,7 +1,10 @@
 """Representation alignment: the metrics on cases with known answers, a tiny model's embeddings, the
-Alignment callback inside a real fit (TensorBoard scalars and JSON), and `lit-parallel align`."""
+Alignment callback inside a real fit (TensorBoard scalars and JSON; two DDP processes), and
+`lit-parallel align`."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +196,13 @@ def test_align_command_compares_a_checkpoint_with_its_base(tmp_path, capsys):
     other = ["--languages", "python", "go", "--compare", str(base), "--output", "x"]
     assert main(["align", *base_model, *other]) == 2
     assert f"{base}: field 'languages' or 'task_ids' differs" in capsys.readouterr().err
+
+
+def test_alignment_callback_under_two_process_ddp_agrees_on_every_rank(tmp_path):
+    script = Path(__file__).with_name("ddp") / "align_ranks.py"
+    run = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert sorted(rank0) == ["0", "1", "2"]  # before training, then 2 epochs of one step per rank
+    assert rank0 == rank1
+    assert sorted(p.name for p in (tmp_path / "align").iterdir()) == ["epoch=0.json", "epoch=1.json", "epoch=2.json"]
