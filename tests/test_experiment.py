@@ -3,11 +3,14 @@ numbers are the run's own; a re-run skips what is done; bad experiment files are
 
 import json
 import re
+import shutil
 import statistics
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_parallel.cli import main
 from lit_parallel.experiment import load_experiment, plan
@@ -73,15 +76,20 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
 
 
 def test_an_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
-    path = tiny_experiment(tmp_path, arms={"parallel": "configs/tiny/sft.yaml"}, rl_config=None, alignment=None)
-    experiment = load_experiment(path)
-    fit = next(s for s in plan(experiment) if s.kind == "fit")
-    # A first fit of 2 steps stands for a run killed after its checkpoint: the stage goes on from it.
-    assert main([*fit.argv]) == 0
-    (fit.directory / "adapters" / "final").rename(fit.directory / "adapters" / "interrupted")
+    arms = {"parallel": "configs/tiny/sft.yaml"}
+    sft_args = ["--trainer.max_steps=4", "--trainer.callbacks=[]"]
+    path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args)
+    fit = next(s for s in plan(load_experiment(path)) if s.kind == "fit")
+    # A run killed after step 3: its checkpoint (the tiny config checkpoints every 3 steps) and no adapter.
+    assert main([*fit.argv, "--trainer.max_steps=3"]) == 0
+    shutil.rmtree(fit.directory / "adapters" / "final")
     assert main(["experiment", "--config", str(path)]) == 0
-    marker = json.loads(fit.marker.read_text())
-    assert marker["resumed_from"].endswith(".ckpt")
+    resumed = Path(json.loads(fit.marker.read_text())["resumed_from"])
+    assert torch.load(resumed, weights_only=False)["global_step"] == 3
+    # The 4th step was trained, once: its loss is logged by the resumed run only.
+    events = EventAccumulator(str(fit.directory / "tb" / "version_0")).Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [0, 1, 2, 3]
+    assert (fit.directory / "adapters" / "final" / "adapter_config.json").exists()
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.name)
