@@ -7,9 +7,13 @@ import pytest
 
 from datamodules import ParallelMixtureDataModule
 from lit_parallel.cli import build_lightning_cli
+from lit_parallel.modules.grpo import GRPOModule
 from lit_parallel.modules.sft import SFTModule
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
+# Experiment files are not LightningCLI configs: tests/test_experiment.py parses them.
+CONFIGS = sorted(
+    p for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml") if p.parent.name != "experiments"
+)
 
 
 def test_there_are_configs_for_tests_cpu_demos_and_the_paper():
@@ -22,7 +26,7 @@ def test_config_parses_and_builds(config, tmp_path):
     cli = build_lightning_cli(
         ["--config", str(config), "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}"], run=False
     )
-    assert isinstance(cli.model, SFTModule) and isinstance(cli.datamodule, ParallelMixtureDataModule)
+    assert isinstance(cli.model, SFTModule | GRPOModule) and isinstance(cli.datamodule, ParallelMixtureDataModule)
     assert cli.datamodule.hparams.tokenizer == cli.model.spec.source  # linked, not repeated
     assert sum(cli.datamodule.mixture.languages.values()) == pytest.approx(1.0)
     assert cli.model.model is None, "the model must load in configure_model, on its device"
