@@ -87,8 +87,14 @@ def sample_tokens(
     texts = [""] * len(prompts)
     cache, step_ids = None, ids
     for _ in range(spec.max_new_tokens):
+        # logits_to_keep=1: the prefill would otherwise project every prompt position onto the vocabulary.
         out = model(
-            input_ids=step_ids, attention_mask=mask, position_ids=positions, past_key_values=cache, use_cache=True
+            input_ids=step_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
         )
         cache = out.past_key_values
         chosen = choose(out.logits[:, -1, :].float(), spec, [generators[r] for r in rows])

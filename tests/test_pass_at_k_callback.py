@@ -17,7 +17,8 @@ TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
     args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}"]
     args += [f"--trainer.logger.init_args.save_dir={tmp_path}", "--trainer.logger.init_args.name=tb"]
-    args += ["--trainer.max_steps=2", "--data.init_args.mixture.num_examples=8"]
+    # The config's own PassAtK makes way for the one under test.
+    args += ["--trainer.max_steps=2", "--data.init_args.mixture.num_examples=8", "--trainer.callbacks=[]"]
     args += ["--data.init_args.eval_problems_per_language=3", "--data.init_args.eval_languages=[python, lua]"]
     cli = build_lightning_cli(args, run=False)
     sampling = SamplingSpec(n=2, temperature=0.8, top_p=0.95, max_new_tokens=12, batch_size=4)
@@ -44,35 +45,25 @@ def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
     assert {"pass_at_k/samples/python/text_summary", "pass_at_k/samples/lua/text_summary"} <= texts, texts
 
 
-def test_evaluate_command_scores_a_checkpoint(tmp_path, capsys):
+def test_evaluate_command_scores_a_checkpoint_and_the_same_adapter_alike(tmp_path, capsys):
     args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
     # 3 steps: the tiny config validates, and so checkpoints, every 3 steps
     cli = build_lightning_cli([*args, "--trainer.max_steps=3", "--data.init_args.mixture.num_examples=8"], run=False)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     [ckpt] = (tmp_path / "checkpoints").glob("*.ckpt")
-    out = tmp_path / "eval.json"
-    command = ["evaluate", "--checkpoint", str(ckpt), "--languages", "python", "ruby", "--limit", "3"]
-    assert (
-        main(
-            [
-                *command,
-                "--n",
-                "2",
-                "--k",
-                "1",
-                "2",
-                "--temperature",
-                "0.7",
-                "--max-new-tokens",
-                "8",
-                "--output",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    sampling = ["--n", "2", "--k", "1", "2", "--temperature", "0.7", "--max-new-tokens", "8"]
+    common = ["evaluate", "--languages", "python", "ruby", "--limit", "3", *sampling]
+    by_checkpoint, by_adapter = tmp_path / "checkpoint.json", tmp_path / "adapter.json"
+    assert main([*common, "--checkpoint", str(ckpt), "--output", str(by_checkpoint)]) == 0
     table = capsys.readouterr().out
     assert re.search(r"^python\s+3\s+0\.\d{3}\s+0\.\d{3}$", table, re.MULTILINE), table
-    report = json.loads(out.read_text())
-    records = [json.loads(line) for line in out.with_suffix(".jsonl").open()]
+    report = json.loads(by_checkpoint.read_text())
+    records = [json.loads(line) for line in by_checkpoint.with_suffix(".jsonl").open()]
     assert len(records) == 2 * 3 * 2 and {"pass@1/ruby", "pass@2/python"} <= set(report["metrics"])
+    assert report["problems"] == {"python": 3, "ruby": 3}
+
+    # The training config's model (tiny, nf4) with the adapter saved at the end: the same weights.
+    adapter = tmp_path / "adapters" / "final"
+    assert main([*common, "--config", str(TINY), "--adapter", str(adapter), "--output", str(by_adapter)]) == 0
+    completions = lambda path: [json.loads(line)["completion"] for line in path.with_suffix(".jsonl").open()]  # noqa: E731
+    assert completions(by_adapter) == completions(by_checkpoint)
