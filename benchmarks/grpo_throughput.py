@@ -27,9 +27,11 @@ import argparse
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import lightning as L
 import torch
+import yaml
 from transformers import TrainerCallback
 
 from datamodules import ParallelMixtureDataModule
@@ -39,14 +41,9 @@ from lit_parallel.modules.grpo import GRPOModule, GRPOSpec
 from lit_parallel.modules.optim import OptimizerSpec
 from lit_parallel.sampling import SamplingSpec
 
-TINY = {
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "initializer_range": 0.3,
-}
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
+TINY = yaml.safe_load(CONFIG.read_text())["model"]["init_args"]["model"]["tiny"]
+"""The tiny RL config's model shape."""
 
 
 def reward(completion: str) -> float:

@@ -43,7 +43,7 @@ class FirstTokenIn:
 
 def likely_first_tokens(cli, count: int) -> set[str]:
     """The ``count`` first tokens the untrained model finds likeliest over the RL prompts: a target that
-    sampling meets from the first step (~6% of draws), so that the reward is learnable in a few steps."""
+    sampling meets from the first step (a few % of draws), so that the reward is learnable in a few steps."""
     module, dm = cli.model, cli.datamodule
     module.configure_model()
     dm.setup("fit")
@@ -55,7 +55,8 @@ def likely_first_tokens(cli, count: int) -> set[str]:
 
 def learning_run(tmp_path: Path, lr: float) -> list[float]:
     overrides = [
-        "--trainer.max_steps=10",
+        "--trainer.max_steps=12",
+        "--data.init_args.chat=false",  # shorter prompts: a faster test
         "--trainer.enable_checkpointing=false",
         f"--model.init_args.optimizer.lr={lr}",
         "--model.init_args.sampling.n=8",
@@ -66,7 +67,7 @@ def learning_run(tmp_path: Path, lr: float) -> list[float]:
         "--model.init_args.algorithm.micro_batch_size=16",
     ]
     cli = tiny_rl(tmp_path, *overrides)
-    cli.model.reward_fn = FirstTokenIn(likely_first_tokens(cli, 64))
+    cli.model.reward_fn = FirstTokenIn(likely_first_tokens(cli, 256))
     rewards = Rewards()
     cli.trainer.callbacks.append(rewards)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
@@ -74,9 +75,9 @@ def learning_run(tmp_path: Path, lr: float) -> list[float]:
 
 
 def test_grpo_raises_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_path):
-    learned = learning_run(tmp_path / "lr", lr=0.02)
+    learned = learning_run(tmp_path / "lr", lr=0.05)
     frozen = learning_run(tmp_path / "zero", lr=0.0)
-    assert len(learned) == len(frozen) == 10
+    assert len(learned) == len(frozen) == 12
     assert sum(learned[:3]) / 3 < 0.3, learned
     assert sum(learned[-3:]) / 3 > 0.8, learned
     assert max(frozen) < 0.3, frozen
