@@ -41,7 +41,8 @@ What is compared
 
 The last line is ``ratio: X``: our tokens/s over TRL's, over all settings (higher is better).
 
-Run: ``python3 benchmarks/sft_throughput.py [--model tiny|small] [--steps N]`` (a few minutes on 2 cores).
+Run: ``python3 benchmarks/sft_throughput.py [--model tiny|small] [--steps N] [--no-memory]`` (about 15 minutes on
+2 shared cores, 6 of them for the throughput part).
 """
 
 from __future__ import annotations
