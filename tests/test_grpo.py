@@ -80,7 +80,8 @@ def test_grpo_raises_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_
     assert len(learned) == len(frozen) == 12
     assert sum(learned[:3]) / 3 < 0.3, learned
     assert sum(learned[-3:]) / 3 > 0.8, learned
-    assert max(frozen) < 0.3, frozen
+    # at lr 0 the reward stays at its base rate (a few of each step's 16 draws)
+    assert sum(frozen[-3:]) / 3 < 0.3 and max(frozen) < 0.5, frozen
 
 
 def test_one_real_step_with_execution_rewards_logs_and_saves_a_loadable_adapter(tmp_path):

@@ -38,6 +38,7 @@ def main(rank: int, out: Path, world: int) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     for aggregation in ("token_mean", "sequence_mean", "constant"):
         run(out, world, rank, aggregation)
+    dist.barrier()  # no rank tears gloo down while another still uses it
     dist.destroy_process_group()
 
 
