@@ -22,6 +22,10 @@ The last line, ``ratio: X``, is our samples/s divided by the peer's (higher is b
 
 from __future__ import annotations
 
+# isort: off
+import lit_parallel  # noqa: F401  (first: its OpenMP wait policy must precede torch's import)
+
+# isort: on
 import argparse
 import os
 import time
