@@ -4,6 +4,7 @@ processes (torch.distributed, gloo, CPU), each rank holding a contiguous shard o
 taking its rows in micro-batches of two. A linear policy wrapped in DistributedDataParallel gives
 the per-token log-probs; rank 0 writes the global loss and the all-reduced gradient as JSON."""
 
+import gc
 import json
 import os
 import sys
@@ -38,6 +39,9 @@ def main(rank: int, out: Path, world: int) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     for aggregation in ("token_mean", "sequence_mean", "constant"):
         run(out, world, rank, aggregation)
+    # DDP wrappers sit in reference cycles: collected after the group is gone, their reducers abort the
+    # process at exit ("terminate called without an active exception"). Collect them while it lives.
+    gc.collect()
     dist.barrier()  # no rank tears gloo down while another still uses it
     dist.destroy_process_group()
 
