@@ -216,10 +216,11 @@ class ParallelMixtureDataModule(L.LightningDataModule):
             ]
         return sets
 
-    def eval_sets(self) -> dict[str, list[PromptItem]]:
-        """Evaluation prompts per language, none of whose problems is in SFT or RL data."""
+    def eval_sets(self, languages: Sequence[str] | None = None) -> dict[str, list[PromptItem]]:
+        """Evaluation prompts per language (default: ``eval_languages``), none of whose problems is in
+        SFT or RL data."""
         self.load()
-        languages = self.hparams.eval_languages or list(self.mixture.languages)
+        languages = languages or self.hparams.eval_languages or list(self.mixture.languages)
         sets = self.prompts(self.eval_problems, languages)
         cap = self.hparams.eval_problems_per_language
         return {lang: items[:cap] if cap else items for lang, items in sets.items()}

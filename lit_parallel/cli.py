@@ -178,15 +178,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, model_spec = load_inference_model(args)
     source = model_spec.source
     # Only the held-out (eval split) problems: the bundled corpus's train split is what SFT and RL saw.
-    held_out = [p for dataset in args.dataset for p in load_problems(dataset) if p.split == "eval"]
     data = ParallelMixtureDataModule(
-        datasets=args.dataset,
-        eval_languages=args.languages or sorted({lang for p in held_out for lang in p.variants}),
-        eval_problems_per_language=args.limit,
-        tokenizer=source,
-        chat=not args.plain,
+        datasets=args.dataset, eval_problems_per_language=args.limit, tokenizer=source, chat=not args.plain
     )
-    sets = data.eval_sets()
+    data.load()
+    sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
     generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:

@@ -1,5 +1,7 @@
 """Fixtures shared across test files."""
 
+from pathlib import Path
+
 import pytest
 
 from lit_parallel.modeling import PACKAGED, load_tokenizer
@@ -9,3 +11,19 @@ from lit_parallel.modeling import PACKAGED, load_tokenizer
 def tokenizer():
     """The real SmolLM2-135M-Instruct tokenizer (chat template included), from the packaged GGUF."""
     return load_tokenizer(PACKAGED)
+
+
+TINY_SFT = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path):
+    """A 3-step tiny SFT fit under tmp_path (the tiny config validates, and so checkpoints, every 3 steps):
+    its LightningCLI and its one checkpoint."""
+    from lit_parallel.cli import build_lightning_cli
+
+    args = ["--config", str(TINY_SFT), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
+    cli = build_lightning_cli([*args, "--trainer.max_steps=3", "--data.init_args.mixture.num_examples=8"], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    [ckpt] = (tmp_path / "checkpoints").glob("*.ckpt")
+    return cli, ckpt

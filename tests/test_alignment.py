@@ -172,12 +172,8 @@ def test_alignment_callback_logs_scalars_to_tensorboard_and_writes_json(tmp_path
     assert [e.step for e in events.Images("align/layers")] == [0, 1]  # by epoch, as PassAtK's heatmap
 
 
-def test_align_command_compares_a_checkpoint_with_its_base(tmp_path, capsys):
-    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
-    # 3 steps: the tiny config validates, and so checkpoints, every 3 steps
-    cli = build_lightning_cli([*args, "--trainer.max_steps=3", "--data.init_args.mixture.num_examples=8"], run=False)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    [ckpt] = (tmp_path / "checkpoints").glob("*.ckpt")
+def test_align_command_compares_a_checkpoint_with_its_base(tmp_path, capsys, tiny_checkpoint):
+    cli, ckpt = tiny_checkpoint
     common = ["--dataset", "bundled", "--languages", "python", "go", "php", "ruby", "--limit", "10"]
     base = tmp_path / "base.json"
     base_model = ["--model", cli.model.spec.weights_dir(), "--quantization", "nf4"]

@@ -45,12 +45,8 @@ def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
     assert {"pass_at_k/samples/python/text_summary", "pass_at_k/samples/lua/text_summary"} <= texts, texts
 
 
-def test_evaluate_command_scores_a_checkpoint_and_the_same_adapter_alike(tmp_path, capsys):
-    args = ["--config", str(TINY), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
-    # 3 steps: the tiny config validates, and so checkpoints, every 3 steps
-    cli = build_lightning_cli([*args, "--trainer.max_steps=3", "--data.init_args.mixture.num_examples=8"], run=False)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    [ckpt] = (tmp_path / "checkpoints").glob("*.ckpt")
+def test_evaluate_command_scores_a_checkpoint_and_the_same_adapter_alike(tmp_path, capsys, tiny_checkpoint):
+    _, ckpt = tiny_checkpoint
     sampling = ["--n", "2", "--k", "1", "2", "--temperature", "0.7", "--max-new-tokens", "8"]
     common = ["evaluate", "--languages", "python", "ruby", "--limit", "3", *sampling]
     by_checkpoint, by_adapter = tmp_path / "checkpoint.json", tmp_path / "adapter.json"
