@@ -6,7 +6,8 @@ The same tiny random model of SmolLM2's architecture (the tiny configs' shape, f
 r=8 on every linear layer), the same RL prompts (the bundled corpus's python prompts, chat template
 applied), the same G completions per prompt, P prompts per step, at most L new tokens at
 temperature 1, the same cheap reward (a Python function of the completion: no execution, so that
-the RL machinery is what is measured), one update per batch (mu = 1), no KL term, AdamW.
+the RL machinery is what is measured), one update per batch (mu = 1), no KL term, AdamW, fp32, no
+activation checkpointing.
 
 - ours: ``GRPOModule`` under a Lightning ``Trainer``: KV-cache sampling in which finished rows leave
   the batch, log-probs of the completion positions only, micro-batches of ``--micro-batch`` rows.
@@ -34,6 +35,7 @@ import torch
 import yaml
 from transformers import TrainerCallback
 
+import lit_parallel  # noqa: F401  (first: its OpenMP wait policy must precede torch)
 from datamodules import ParallelMixtureDataModule
 from datamodules.mixture import MixtureConfig
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec
@@ -122,6 +124,10 @@ def run_trl(args: argparse.Namespace, data: ParallelMixtureDataModule) -> list[f
         loss_type="grpo",
         max_steps=args.steps + 1,
         use_cpu=True,
+        # TRL's defaults are for GPUs: bf16 autocast and activation checkpointing (which also turns off the
+        # KV cache of its generation). Ours runs neither here, so neither does TRL.
+        bf16=False,
+        gradient_checkpointing=False,
         report_to=[],
         save_strategy="no",
         logging_steps=1000,

@@ -17,6 +17,7 @@ from lit_parallel.modules.rl_losses import (
     clipped_policy_loss,
     k3_kl,
     local_count,
+    selected_logprobs,
 )
 
 REWARDS = torch.tensor([[1.0, 0.0, 0.0, 1.0], [2.0, 2.0, 2.0, 2.0]])
@@ -53,6 +54,18 @@ def test_clipped_loss_clips_each_side_with_its_own_epsilon():
         loss, was_clipped = clipped_policy_loss(logp, old, torch.tensor([adv]), eps_low=0.2, eps_high=0.3)
         assert torch.allclose(loss, torch.tensor([expected]), atol=1e-6)
         assert was_clipped.tolist() == [clipped]
+
+
+def test_selected_logprobs_value_gradient_and_entropy_equal_log_softmax():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 11, dtype=torch.double, requires_grad=True)
+    targets = torch.randint(11, (3, 5))
+    reference = logits.log_softmax(-1)
+    logp, entropy = selected_logprobs(logits, targets, entropy=True)
+    torch.testing.assert_close(logp, reference.gather(-1, targets[..., None])[..., 0])
+    torch.testing.assert_close(entropy, -(reference.exp() * reference).sum(-1))
+    assert not entropy.requires_grad
+    assert torch.autograd.gradcheck(lambda x: selected_logprobs(x, targets)[0], (logits,))
 
 
 def test_k3_kl_and_the_three_aggregations_by_hand():

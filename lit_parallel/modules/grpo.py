@@ -40,6 +40,7 @@ from lit_parallel.modules.rl_losses import (
     global_count,
     k3_kl,
     local_count,
+    selected_logprobs,
 )
 from lit_parallel.prompts import extract_code, stop_sequences
 from lit_parallel.rewards import RewardFunction, RewardSpec
@@ -119,15 +120,14 @@ def token_logprobs(
     entropies (detached) when asked. Only the completion's logits are materialised."""
     width = batch["width"]
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
-    logits = model(**inputs, logits_to_keep=width + 1).logits[:, :-1].float() / max(temperature, 1e-6)
-    targets = batch["input_ids"][:, -width:]
-    lse = logits.logsumexp(-1)
-    logp = logits.gather(-1, targets[..., None])[..., 0] - lse
-    if not entropy:
-        return logp, None
-    with torch.no_grad():
-        ent = lse - (logits.softmax(-1) * logits).sum(-1)
-    return logp, ent
+    # The positions that predict the completion tokens, as indices: slicing the logits instead would
+    # make autograd allocate and fill a zero gradient of their full (rows, T, vocab) shape.
+    length = batch["input_ids"].shape[1]
+    keep = torch.arange(length - width - 1, length - 1, device=batch["input_ids"].device)
+    logits = model(**inputs, logits_to_keep=keep).logits.float()
+    if temperature != 1.0:
+        logits = logits / max(temperature, 1e-6)
+    return selected_logprobs(logits, batch["input_ids"][:, -width:], entropy)
 
 
 class GRPOModule(AdapterCheckpoints, L.LightningModule):
