@@ -39,7 +39,7 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
     assert main(["experiment", "--config", str(path)]) == 0
     out = tmp_path / "run"
     report = (out / "report.md").read_text()
-    for header in ("## pass@1 per language", "## Transfer", "## Alignment"):
+    for header in ("## pass@1 per language", "## Transfer", "## Programs that compile", "## Alignment"):
         assert header in report
     assert (out / "pass_at_1.png").stat().st_size and (out / "alignment.png").stat().st_size
     assert list((out / "tb").glob("events.out.tfevents.*"))
@@ -53,6 +53,14 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
         metrics = json.loads((directory / "eval.json").read_text())["metrics"]
         expected = [round(metrics[f"pass@1/{lang}"], 3) for lang in ("lua", "python")]
         assert cell_means(report, arm, stage) == expected
+    # The table of programs that ran to their end: the passed + failed verdict shares of eval.json.
+    ran = report[report.index("## Programs that compile and run") :]
+    metrics = json.loads((out / "parallel" / "seed=0" / "rl" / "eval.json").read_text())["metrics"]
+    shares = [
+        metrics.get(f"verdicts/{lang}/passed", 0) + metrics.get(f"verdicts/{lang}/failed", 0)
+        for lang in ("lua", "python")
+    ]
+    assert cell_means(ran, "parallel", "rl") == [round(share, 3) for share in shares]
     # The transfer cell of lua: after RL minus after SFT, per arm.
     for arm in ("baseline", "parallel"):
         rl, sft = (json.loads((out / arm / "seed=0" / s / "eval.json").read_text())["metrics"] for s in ("rl", "sft"))

@@ -1,9 +1,10 @@
 """The experiment's report: every number read back from the stages' own output files.
 
 ``report.md`` holds pass@1 per language for each arm and stage (mean and spread over seeds), the
-transfer table (per target language: pass@1 after RL minus before RL, paired by seed) and the
-alignment summary; ``pass_at_1.png`` and ``alignment.png`` plot them; all of it also goes to
-TensorBoard under ``<output_dir>/tb``.
+transfer table (per target language: pass@1 after RL minus before RL, paired by seed), the same two
+tables for the share of programs that run to their end, and the alignment summary;
+``pass_at_1.png`` and ``alignment.png`` plot them; all of it also goes to TensorBoard under
+``<output_dir>/tb``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -32,16 +33,32 @@ def spread(values: Sequence[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} (n={len(values)})"
 
 
-def collect_pass_at_1(stages: Sequence[Stage]) -> dict[tuple[str, str], dict[str, dict[int, float]]]:
-    """(arm, point) -> language -> seed -> pass@1, from each evaluation's eval.json."""
+def pass_at_1(metrics: dict[str, float]) -> dict[str, float]:
+    """Language -> pass@1, from an evaluation's metrics."""
+    return {
+        name.split("/", 1)[1]: value
+        for name, value in metrics.items()
+        if name.startswith("pass@1/") and name != "pass@1/targets"
+    }
+
+
+def ran_to_completion(metrics: dict[str, float]) -> dict[str, float]:
+    """Language -> share of programs that compiled and ran to their end (right or wrong output): a
+    signal that moves before pass@1 does when a model is too small to solve the problems."""
+    return {
+        lang: sum(metrics.get(f"verdicts/{lang}/{verdict}", 0.0) for verdict in ("passed", "failed"))
+        for lang in pass_at_1(metrics)
+    }
+
+
+def collect(stages: Sequence[Stage], measure: Callable[[dict], dict[str, float]] = pass_at_1) -> dict:
+    """(arm, point) -> language -> seed -> ``measure`` of each evaluation's eval.json metrics."""
     table: dict = defaultdict(lambda: defaultdict(dict))
     for stage in stages:
         if stage.kind != "evaluate" or not stage.output.exists():
             continue
-        metrics = json.loads(stage.output.read_text())["metrics"]
-        for name, value in metrics.items():
-            if name.startswith("pass@1/") and name != "pass@1/targets":
-                table[stage.arm, stage.point][name.split("/", 1)[1]][stage.seed] = value
+        for lang, value in measure(json.loads(stage.output.read_text())["metrics"]).items():
+            table[stage.arm, stage.point][lang][stage.seed] = value
     return table
 
 
@@ -138,7 +155,7 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     """report.md and the plots in the output directory, also logged to TensorBoard; the report's path."""
     out = Path(experiment.output_dir)
     stages = plan(experiment)
-    table = collect_pass_at_1(stages)
+    table = collect(stages)
     rows = [key for point in POINTS for key in table if key[1] == point]
     languages = sorted({lang for cells in table.values() for lang in cells})
     staged = sum(json.loads(s.marker.read_text())["seconds"] for s in stages if s.marker.exists())
@@ -151,6 +168,11 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     if experiment.rl_config:
         lines += ["## Transfer: pass@1 after RL minus before RL, paired by seed", ""]
         lines += [*transfer_table(table, experiment), ""]
+    ran = collect(stages, ran_to_completion)
+    lines += ["## Programs that compile and run to their end, right or wrong (share, mean ± std over seeds)", ""]
+    lines += [*pass_table(ran, rows, languages), ""]
+    if experiment.rl_config:
+        lines += ["The same share, after RL minus before RL, paired by seed:", "", *transfer_table(ran, experiment), ""]
     reports = alignment_rows(stages)
     if reports:
         lines += ["## Alignment: cross-language retrieval, mean over language pairs (mean pooling)", ""]
