@@ -194,8 +194,9 @@ def _sandbox_processes(uids: range, zombies_ok: bool, own: set[int]) -> list[str
         if not entry.name.isdigit() or int(entry.name) in own:
             continue
         try:
-            uid = entry.stat().st_uid
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            # the real uid from status: /proc/<pid> itself is owned by root while a process is not dumpable
+            status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+            uid, state = int(status["Uid"].split()[0]), status["State"].split()[0]
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue

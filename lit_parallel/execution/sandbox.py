@@ -290,14 +290,30 @@ def _processes_of(uid: int) -> int:
 
 def _kill_all_of(uid: int) -> None:
     """SIGKILL every process of ``uid`` (kill(-1) as that uid reaches exactly those) until none is
-    left: a fork bomb may fork while a round goes through the process table, and a namespace's
-    processes may still be dying when its init has gone. Bounded: a zombie that the machine's init
-    never reaps would answer forever."""
+    left alive: a fork bomb may fork while a round goes through the process table, and a killed
+    process may still be exiting when kill(-1) already finds nothing to signal (seen with daemons
+    that left their session, without namespaces). Bounded: a zombie that the machine's init never
+    reaps would answer forever."""
     deadline = time.monotonic() + 2.0
-    while subprocess.run([*_as_user(uid), "kill", "-KILL", "-1"], stderr=subprocess.DEVNULL).returncode == 0:
-        if time.monotonic() > deadline:
+    while True:
+        signalled = subprocess.run([*_as_user(uid), "kill", "-KILL", "-1"], stderr=subprocess.DEVNULL).returncode == 0
+        if (not signalled and not _alive_of(uid)) or time.monotonic() > deadline:
             return
         time.sleep(0.002)
+
+
+def _alive_of(uid: int) -> bool:
+    """Whether a process of ``uid`` that is not a zombie exists (by the owner of its /proc entry: the
+    programs run here exec, so they are dumpable and their entries theirs)."""
+    for entry in os.scandir("/proc"):
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        return True
+        except OSError:
+            continue
+    return False
 
 
 def _execute(cmd: list[str], stdin: str, limits: Limits, cwd: str, env: Mapping[str, str], nested: bool) -> Outcome:

@@ -138,25 +138,6 @@ def _read_capped(path, cap):
         return "", False
 
 
-def _others_alive():
-    """Whether a process of this uid other than this one still runs (zombies do not count). A daemon
-    that left our session is not our child: SIGKILL reaches it, but it dies a moment later, and
-    without a PID namespace (rlimits only) no waitpid here can tell when."""
-    spared = {str(os.getpid()), "1"}  # this one, and a PID namespace's init (kill(-1) spares it too)
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or name in spared:
-            continue
-        try:
-            if os.stat(f"/proc/{name}").st_uid != os.getuid():
-                continue
-            with open(f"/proc/{name}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    return True
-        except OSError:
-            continue
-    return False
-
-
 def _clean_up():
     """Kill every process but this one (and the namespace's init), reap them, empty /tmp and /dev/shm.
     Gives up after a few seconds (the host then starts a new zygote)."""
@@ -165,12 +146,8 @@ def _clean_up():
         try:
             os.kill(-1, signal.SIGKILL)
             pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ProcessLookupError:
+        except (ProcessLookupError, ChildProcessError):
             break
-        except ChildProcessError:  # none of ours, but kill(-1) reached someone: a daemon, or its zombie
-            if not _others_alive():
-                break
-            pid = 0
         if pid == 0:
             if time.monotonic() > deadline:
                 sys.exit(1)

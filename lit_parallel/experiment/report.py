@@ -51,13 +51,19 @@ def ran_to_completion(metrics: dict[str, float]) -> dict[str, float]:
     }
 
 
-def collect(stages: Sequence[Stage], measure: Callable[[dict], dict[str, float]] = pass_at_1) -> dict:
-    """(arm, point) -> language -> seed -> ``measure`` of each evaluation's eval.json metrics."""
+def evaluations(stages: Sequence[Stage]) -> list[tuple[Stage, dict[str, float]]]:
+    """Each finished evaluation stage with the metrics of its eval.json."""
+    done = [s for s in stages if s.kind == "evaluate" and s.output.exists()]
+    return [(stage, json.loads(stage.output.read_text())["metrics"]) for stage in done]
+
+
+def collect(
+    evaluated: Sequence[tuple[Stage, dict[str, float]]], measure: Callable[[dict], dict[str, float]] = pass_at_1
+) -> dict:
+    """(arm, point) -> language -> seed -> ``measure`` of each evaluation's metrics."""
     table: dict = defaultdict(lambda: defaultdict(dict))
-    for stage in stages:
-        if stage.kind != "evaluate" or not stage.output.exists():
-            continue
-        for lang, value in measure(json.loads(stage.output.read_text())["metrics"]).items():
+    for stage, metrics in evaluated:
+        for lang, value in measure(metrics).items():
             table[stage.arm, stage.point][lang][stage.seed] = value
     return table
 
@@ -155,7 +161,8 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     """report.md and the plots in the output directory, also logged to TensorBoard; the report's path."""
     out = Path(experiment.output_dir)
     stages = plan(experiment)
-    table = collect(stages)
+    evaluated = evaluations(stages)
+    table = collect(evaluated)
     rows = [key for point in POINTS for key in table if key[1] == point]
     languages = sorted({lang for cells in table.values() for lang in cells})
     staged = sum(json.loads(s.marker.read_text())["seconds"] for s in stages if s.marker.exists())
@@ -168,7 +175,7 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     if experiment.rl_config:
         lines += ["## Transfer: pass@1 after RL minus before RL, paired by seed", ""]
         lines += [*transfer_table(table, experiment), ""]
-    ran = collect(stages, ran_to_completion)
+    ran = collect(evaluated, ran_to_completion)
     lines += ["## Programs that compile and run to their end, right or wrong (share, mean ± std over seeds)", ""]
     lines += [*pass_table(ran, rows, languages), ""]
     if experiment.rl_config:

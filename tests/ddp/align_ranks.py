@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-import torch
+from process_group import tear_down
 
 from callbacks import Alignment
 from lit_parallel.cli import build_lightning_cli
@@ -23,7 +23,7 @@ def main(out: Path) -> None:
     [callback] = [c for c in cli.trainer.callbacks if isinstance(c, Alignment)]
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     (out / f"rank{cli.trainer.global_rank}.json").write_text(json.dumps(callback.history))
-    torch.distributed.destroy_process_group()
+    tear_down()
 
 
 if __name__ == "__main__":

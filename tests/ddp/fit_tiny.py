@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import lightning as L
-import torch
+from process_group import tear_down
 
 from lit_parallel.cli import build_lightning_cli
 
@@ -32,7 +32,7 @@ def main(out: Path) -> None:
     cli = build_lightning_cli(args, run=False)
     cli.trainer.callbacks.append(Record(out))
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    torch.distributed.destroy_process_group()
+    tear_down()
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@ prompts, on WORLD processes (DDP, gloo, CPU) each taking 4 / WORLD of them. The 
 function of the completion's text. Each rank writes the completions it judged with their rewards, its
 logged step metrics, the gradient of the first optimizer step, and its LoRA weights after the fit."""
 
-import gc
 import json
 import sys
 from pathlib import Path
 
 import lightning as L
 import torch
+from process_group import tear_down
 
 from lit_parallel.cli import build_lightning_cli
 from lit_parallel.evaluation import Job
@@ -62,10 +62,7 @@ def main(out: Path, world: int) -> None:
     cli.model.reward_fn = reward
     cli.trainer.callbacks.append(Record(out, reward))
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    if world > 1:
-        gc.collect()  # DDP reducers in reference cycles must go while the process group lives
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    tear_down()
 
 
 if __name__ == "__main__":

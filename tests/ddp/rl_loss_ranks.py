@@ -4,7 +4,6 @@ processes (torch.distributed, gloo, CPU), each rank holding a contiguous shard o
 taking its rows in micro-batches of two. A linear policy wrapped in DistributedDataParallel gives
 the per-token log-probs; rank 0 writes the global loss and the all-reduced gradient as JSON."""
 
-import gc
 import json
 import os
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from process_group import tear_down
 from torch.nn.parallel import DistributedDataParallel
 
 from lit_parallel.modules.rl_losses import aggregate, clipped_policy_loss, global_count, k3_kl, local_count
@@ -39,11 +39,7 @@ def main(rank: int, out: Path, world: int) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
     for aggregation in ("token_mean", "sequence_mean", "constant"):
         run(out, world, rank, aggregation)
-    # DDP wrappers sit in reference cycles: collected after the group is gone, their reducers abort the
-    # process at exit ("terminate called without an active exception"). Collect them while it lives.
-    gc.collect()
-    dist.barrier()  # no rank tears gloo down while another still uses it
-    dist.destroy_process_group()
+    tear_down()
 
 
 def run(out: Path, world: int, rank: int, aggregation: str) -> None:
