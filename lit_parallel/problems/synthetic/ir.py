@@ -168,11 +168,17 @@ class Let:
     var: Var
     value: Expr
 
+    def __post_init__(self) -> None:
+        self.value = lift(self.value)
+
 
 @dataclass(eq=False)
 class Set:
     var: Var
     value: Expr
+
+    def __post_init__(self) -> None:
+        self.value = lift(self.value)
 
 
 @dataclass(eq=False)
@@ -183,6 +189,9 @@ class For:
     start: Expr
     stop: Expr
     body: list
+
+    def __post_init__(self) -> None:
+        self.start, self.stop = lift(self.start), lift(self.stop)
 
 
 @dataclass(eq=False)
@@ -211,6 +220,9 @@ class Write:
     """One item, no newline."""
 
     item: Expr
+
+    def __post_init__(self) -> None:
+        self.item = lift(self.item)
 
 
 @dataclass(eq=False)

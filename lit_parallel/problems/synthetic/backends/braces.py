@@ -358,6 +358,7 @@ class Php(Backend):
 
 class Perl(Backend):
     name = "perl"
+    true, false = "1", "0"
 
     def var(self, v: Var) -> str:
         return ("@" if v.type == LIST else "$") + v.name
