@@ -1,3 +1,3 @@
 """The task families, one module per skill; importing this package registers them all."""
 
-from lit_parallel.problems.synthetic.families import arithmetic, conditions, lists  # noqa: F401
+from lit_parallel.problems.synthetic.families import arithmetic, conditions, lists, loops, numbers, strings  # noqa: F401
