@@ -30,6 +30,8 @@ from lit_parallel.execution import (
 from lit_parallel.modeling import PACKAGED, load_tokenizer
 from lit_parallel.problems.loading import FORMATS, load_problems
 from lit_parallel.problems.schema import DataError, reference_programs
+from lit_parallel.problems.synthetic import SPEC_HELP
+from lit_parallel.problems.synthetic.stats import family_table
 from lit_parallel.trained import add_model_arguments
 
 
@@ -165,6 +167,9 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     sizes = Counter(len(p.parallel_group()) for p in problems)
     print(f"\n{len(problems)} problems ({Counter(p.split for p in problems)['eval']} eval); parallel-group sizes:")
     print(format_table(["solutions per problem", "problems"], sorted(sizes.items(), reverse=True)))
+    families = family_table(problems, tokenizer)
+    if families:
+        print("\nper family (synthetic):\n" + format_table(*families))
     return 0
 
 
@@ -208,7 +213,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-DATASET_HELP = "a dataset SPEC: bundled (the shipped corpus), PATH.jsonl (the project's format), or " + ", ".join(
+DATASET_HELP = f"a dataset SPEC: bundled (the shipped corpus), {SPEC_HELP}, PATH.jsonl (the project's format), or " + ", ".join(
     f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items()
 )
 

@@ -1,6 +1,6 @@
 """Problems from a dataset SPEC: the bundled corpus, the project's JSONL, or a public format.
 
-SPEC is ``bundled``, ``project:PATH`` (or a bare ``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT
+SPEC is ``bundled``, ``synthetic[:N][@SEED][#SELECT]`` (:mod:`.synthetic`), ``project:PATH`` (or a bare ``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT
 one of :data:`FORMATS` and SOURCE a local file or directory or ``hub:ORG/NAME[#CONFIG][@SPLIT]``.
 """
 
@@ -17,6 +17,7 @@ from lit_parallel.problems.mbxp import load_mbxp
 from lit_parallel.problems.multipl_e import load_multipl_e
 from lit_parallel.problems.polyhumaneval import load_polyhumaneval
 from lit_parallel.problems.schema import DataError, Problem, check_unique, language_of, read_jsonl
+from lit_parallel.problems.synthetic import SPEC_HELP, is_synthetic, load_synthetic
 
 Loader = Callable[[str, Sequence[str] | None], list[Problem]]
 """Reads a SOURCE; languages, when given, choose the variants (the loaded problems are filtered too)."""
@@ -56,12 +57,14 @@ def load_problems(spec: str, languages: Sequence[str] | None = None) -> list[Pro
     """
     if spec == "bundled":
         problems = bundled_corpus()
+    elif is_synthetic(spec):
+        problems = load_synthetic(spec, languages)
     else:
         fmt, sep, source = spec.partition(":")
         if not sep and spec.endswith(".jsonl"):
             fmt, source = "project", spec
         if fmt not in FORMATS:
-            known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
+            known = ", ".join(["bundled", "synthetic[:N][@SEED][#SELECT]", *(f"{name}:SOURCE" for name in FORMATS)])
             raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
         problems = FORMATS[fmt][0](source, languages)
     check_unique(problems)

@@ -21,10 +21,10 @@ LANGUAGES = ("python", "cpp", "java", "javascript", "go", "php", "ruby", "lua", 
 """Every instance has a reference solution in each of these."""
 HELD_OUT = ("leap-year", "prefix-sums", "above-average", "fizzbuzz", "collatz", "gcd-lcm", "palindrome", "runs")
 """Families that appear in no training instance: every instance of theirs is in the eval split."""
-TESTS = 7
+TESTS = 6
 """io tests per instance: the example first, then edge cases, then random inputs."""
-EVAL_EVERY = 12
-"""Every 12th instance of a trained family is in the eval split."""
+EVAL_EVERY = 10
+"""Every 10th instance of a trained family is in the eval split."""
 HELD_OUT_SHARE = 18
 """Held-out families get one instance per 18 trained-family instances in all (and at least one each)."""
 TASK_PREFIX = "synthetic/"
@@ -34,7 +34,7 @@ TASK_PREFIX = "synthetic/"
 class Corpus:
     """What to generate: ``size`` instances of the trained families, and the held-out ones beside them."""
 
-    size: int = 2200
+    size: int = 2250
     seed: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -44,12 +44,15 @@ class Corpus:
         return {**_spread(self.size, trained), **_spread(max(len(held), self.size // HELD_OUT_SHARE), held)}
 
     def problems(self, names: Sequence[str] | None = None) -> list[Problem]:
+        """The instances of the families ``names`` (default: all), interleaved: instance 0 of every
+        family, then instance 1, ..., so that any first N problems spread over the families."""
         wanted = set(REGISTRY if names is None else names)
+        counts = {name: count for name, count in self.counts().items() if name in wanted}
         return [
             instance(REGISTRY[name], self.seed, k)
-            for name, count in self.counts().items()
-            if name in wanted
-            for k in range(count)
+            for k in range(max(counts.values(), default=0))
+            for name, count in counts.items()
+            if k < count
         ]
 
 
