@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from lit_parallel.problems.schema import DataError, Problem, Variant, language_of
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import Problem, Variant, language_of
 from lit_parallel.problems.synthetic.generate import HELD_OUT, LANGUAGES, REGISTRY, Corpus, family_of
 
 SPEC = re.compile(r"synthetic(?::(?P<size>[^@#]*))?(?:@(?P<seed>[^#]*))?(?:#(?P<select>.*))?")
