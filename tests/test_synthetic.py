@@ -110,7 +110,16 @@ def test_data_stats_lists_every_family(tokenizer, capsys):
     pair = [p for p in load_problems("synthetic:120#pair-op")]
     tokens = sum(len(tokenizer(p.variants["python"].solution, add_special_tokens=False)["input_ids"]) for p in pair)
     train = sum(p.split == "train" for p in pair)
-    assert rows["pair-op"] == ["pair-op", "arithmetic", "1", str(train), str(len(pair) - train), "1", str(tokens), str(tokens)]
+    assert rows["pair-op"] == [
+        "pair-op",
+        "arithmetic",
+        "1",
+        str(train),
+        str(len(pair) - train),
+        "1",
+        str(tokens),
+        str(tokens),
+    ]
     assert rows["palindrome"][3:5] == ["yes", "0"]
 
 

@@ -17,6 +17,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     return "\n".join(lines)
 
 
-DATASET_HELP = f"a dataset SPEC: bundled (the shipped corpus), {SPEC_HELP}, PATH.jsonl (the project's format), or " + ", ".join(
-    f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items()
+DATASET_HELP = (
+    f"a dataset SPEC: bundled (the shipped corpus), {SPEC_HELP}, PATH.jsonl (the project's format), or "
+    + ", ".join(f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items())
 )

@@ -1,6 +1,7 @@
 """Problems from a dataset SPEC: the bundled corpus, the project's JSONL, or a public format.
 
-SPEC is ``bundled``, ``synthetic[:N][@SEED][#SELECT]`` (:mod:`.synthetic`), ``project:PATH`` (or a bare ``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT
+SPEC is ``bundled``, ``synthetic[:N][@SEED][#SELECT]`` (:mod:`.synthetic`), ``project:PATH`` (or a bare
+``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT
 one of :data:`FORMATS` and SOURCE a local file or directory or ``hub:ORG/NAME[#CONFIG][@SPLIT]``.
 """
 

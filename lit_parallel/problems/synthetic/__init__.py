@@ -66,8 +66,13 @@ def _with_languages(problem: Problem, languages: list[str]) -> Problem:
     tests = problem.variants["python"].io_tests
     extra = {lang: Variant(lang, problem.description, None, tests) for lang in languages}
     return Problem(
-        problem.task_id, problem.description, {**problem.variants, **extra}, problem.split, problem.difficulty,
-        problem.title, problem.source,
+        problem.task_id,
+        problem.description,
+        {**problem.variants, **extra},
+        problem.split,
+        problem.difficulty,
+        problem.title,
+        problem.source,
     )
 
 

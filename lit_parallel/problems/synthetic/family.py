@@ -38,7 +38,9 @@ class Shape:
     """For each input list, the int variable holding its length."""
 
     def solution(self) -> Solution:
-        return Solution([[Field(v, _var(self.counts.get(v.name), self.lines)) for v in line] for line in self.lines], self.body)
+        return Solution(
+            [[Field(v, _var(self.counts.get(v.name), self.lines)) for v in line] for line in self.lines], self.body
+        )
 
     def stdin(self, values: Values) -> str:
         rows = []
@@ -121,4 +123,4 @@ LIST_INPUT = "The first line contains an integer n. The second line contains n i
 WORD_INPUT = "A single line containing a word s of lowercase English letters."
 
 
-__all__ = ["CHAR", "Family", "Shape", "REGISTRY", "family", "ints", "word", "int_list", "loop", "sized"]
+__all__ = ["CHAR", "REGISTRY", "Family", "Shape", "family", "int_list", "ints", "loop", "sized", "word"]

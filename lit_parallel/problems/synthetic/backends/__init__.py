@@ -217,15 +217,11 @@ def plus_one(b: Backend, e: Expr) -> str:
 
 
 def token_positions(solution: Solution) -> list[tuple[Field, int]]:
-    """Each field with the index of its first whitespace-separated token (the list comes last)."""
-    out, pos = [], 0
+    """Each field with the index of its whitespace-separated token (the list, which comes last, starts there)."""
     fields = solution.fields
-    for i, f in enumerate(fields):
-        if f.var.type == LIST and i != len(fields) - 1:
-            raise ValueError("the input list must be the last field")
-        out.append((f, pos))
-        pos += 1
-    return out
+    if any(f.var.type == LIST for f in fields[:-1]):
+        raise ValueError("the input list must be the last field")
+    return [(f, pos) for pos, f in enumerate(fields)]
 
 
 def is_char(e: Expr) -> bool:
@@ -234,10 +230,11 @@ def is_char(e: Expr) -> bool:
 
 def backends() -> dict[str, Backend]:
     """One backend per target language, by registry name."""
-    from lit_parallel.problems.synthetic.backends.braces import Cpp, Go, Java, JavaScript, Perl, Php
+    from lit_parallel.problems.synthetic.backends.braces import Cpp, Go, Java, JavaScript
     from lit_parallel.problems.synthetic.backends.keywords import Lua, OCaml, Python, Ruby
+    from lit_parallel.problems.synthetic.backends.sigils import Perl, Php
 
     return {b.name: b for b in (Python(), Cpp(), Java(), JavaScript(), Go(), Php(), Ruby(), Lua(), Perl(), OCaml())}
 
 
-__all__ = ["Backend", "backends", "minus_one", "plus_one", "token_positions", "is_char", "BOOL", "INT", "LIST"]
+__all__ = ["BOOL", "INT", "LIST", "Backend", "backends", "is_char", "minus_one", "plus_one", "token_positions"]

@@ -31,7 +31,9 @@ class Python(Backend):
         return f"{v.name} = {value}"
 
     def for_(self, v: Var, start: Expr, stop: Expr) -> tuple[str, str]:
-        bounds = self.code(stop) if isinstance(start, Lit) and start.value == 0 else f"{self.code(start)}, {self.code(stop)}"
+        bounds = (
+            self.code(stop) if isinstance(start, Lit) and start.value == 0 else f"{self.code(start)}, {self.code(stop)}"
+        )
         return f"for {v.name} in range({bounds}):", ""
 
     def while_(self, cond: str) -> tuple[str, str]:

@@ -13,7 +13,10 @@ PAIR = {
     "product": (["Print the product of a and b.", "Multiply a by b and output the result."], "*"),
     "maximum": (["Print the larger of the two numbers.", "Output the maximum of a and b."], "max"),
     "minimum": (["Print the smaller of the two numbers.", "Output the minimum of a and b."], "min"),
-    "distance": (["Print the absolute difference |a - b|.", "Output how far apart a and b are, that is |a - b|."], "abs"),
+    "distance": (
+        ["Print the absolute difference |a - b|.", "Output how far apart a and b are, that is |a - b|."],
+        "abs",
+    ),
 }
 
 
@@ -84,7 +87,10 @@ def linear(k: int, c: int) -> Shape:
     (x,) = ints("x")
     step = f"add {c}" if c > 0 else f"subtract {-c}"
     return Shape(
-        task=[f"Read an integer x, multiply it by {k}, then {step}. Print the result.", f"Print the value of {k}*x {'+' if c > 0 else '-'} {abs(c)}."],
+        task=[
+            f"Read an integer x, multiply it by {k}, then {step}. Print the result.",
+            f"Print the value of {k}*x {'+' if c > 0 else '-'} {abs(c)}.",
+        ],
         input="A single integer x.",
         output="One integer: the result.",
         constraints="-10000 <= x <= 10000",
@@ -113,7 +119,10 @@ def div_mod(what: str) -> Shape:
         lines=[[a, b]],
         body=[out(*items)],
         sample=lambda r: {"a": r.randint(0, 10**6), "b": r.randint(1, 1000)},
-        reference=lambda v: " ".join(str(x) for x in {"quotient": [v["a"] // v["b"]], "remainder": [v["a"] % v["b"]]}.get(what, divmod(v["a"], v["b"]))),
+        reference=lambda v: " ".join(
+            str(x)
+            for x in {"quotient": [v["a"] // v["b"]], "remainder": [v["a"] % v["b"]]}.get(what, divmod(v["a"], v["b"]))
+        ),
         edges=[{"a": 0, "b": 1}, {"a": 7, "b": 7}, {"a": 1000000, "b": 1000}, {"a": 5, "b": 9}],
     )
 
@@ -138,10 +147,17 @@ def power(p: int) -> Shape:
 @family("rectangle", "arithmetic", what=("area", "perimeter", "both"))
 def rectangle(what: str) -> Shape:
     w, h = ints("w h")
-    asked = {"area": "its area", "perimeter": "its perimeter", "both": "its area and its perimeter, separated by a space"}
+    asked = {
+        "area": "its area",
+        "perimeter": "its perimeter",
+        "both": "its area and its perimeter, separated by a space",
+    }
     items = {"area": [w * h], "perimeter": [2 * (w + h)], "both": [w * h, 2 * (w + h)]}[what]
     return Shape(
-        task=[f"A rectangle has width w and height h. Print {asked[what]}.", f"Given the sides w and h of a rectangle, output {asked[what]}."],
+        task=[
+            f"A rectangle has width w and height h. Print {asked[what]}.",
+            f"Given the sides w and h of a rectangle, output {asked[what]}.",
+        ],
         input="One line with two integers w and h.",
         output="The requested value(s) on one line.",
         constraints="1 <= w, h <= 1000",
@@ -149,7 +165,10 @@ def rectangle(what: str) -> Shape:
         body=[out(*items)],
         sample=lambda r: {"w": r.randint(1, 1000), "h": r.randint(1, 1000)},
         reference=lambda v: " ".join(
-            str(x) for x in {"area": [v["w"] * v["h"]], "perimeter": [2 * (v["w"] + v["h"])]}.get(what, [v["w"] * v["h"], 2 * (v["w"] + v["h"])])
+            str(x)
+            for x in {"area": [v["w"] * v["h"]], "perimeter": [2 * (v["w"] + v["h"])]}.get(
+                what, [v["w"] * v["h"], 2 * (v["w"] + v["h"])]
+            )
         ),
         edges=[{"w": 1, "h": 1}, {"w": 1000, "h": 1000}, {"w": 1, "h": 1000}],
     )
@@ -159,7 +178,10 @@ def rectangle(what: str) -> Shape:
 def time_split(unit: str) -> Shape:
     (t,) = ints("t")
     if unit == "minutes":
-        asked, items = "Print the number of full hours and the remaining minutes, separated by a space.", [t // 60, t % 60]
+        asked, items = (
+            "Print the number of full hours and the remaining minutes, separated by a space.",
+            [t // 60, t % 60],
+        )
     else:
         asked = "Print the number of full hours, the remaining minutes and the remaining seconds, separated by spaces."
         items = [t // 3600, t % 3600 // 60, t % 60]
@@ -171,18 +193,28 @@ def time_split(unit: str) -> Shape:
         lines=[[t]],
         body=[out(*items)],
         sample=lambda r: {"t": r.randint(0, 10**6)},
-        reference=lambda v: f"{v['t'] // 60} {v['t'] % 60}" if unit == "minutes" else f"{v['t'] // 3600} {v['t'] % 3600 // 60} {v['t'] % 60}",
+        reference=lambda v: (
+            f"{v['t'] // 60} {v['t'] % 60}"
+            if unit == "minutes"
+            else f"{v['t'] // 3600} {v['t'] % 3600 // 60} {v['t'] % 60}"
+        ),
         edges=[{"t": 0}, {"t": 59}, {"t": 3600}, {"t": 1000000}],
     )
 
 
-@family("ceil-div", "arithmetic", k=(3, 4, 5, 8, 10, 12), thing=("bus", "box", "table"))
+CONTAINERS = {"bus": ("buses", "passengers"), "box": ("boxes", "apples"), "table": ("tables", "guests")}
+
+
+@family("ceil-div", "arithmetic", k=(3, 4, 5, 8, 10, 12), thing=tuple(CONTAINERS))
 def ceil_div(k: int, thing: str) -> Shape:
     (n,) = ints("n")
-    what = {"bus": "passengers", "box": "apples", "table": "guests"}[thing]
+    things, what = CONTAINERS[thing]
     return Shape(
-        task=[f"One {thing} holds at most {k} {what}. How many {thing}es are needed for n {what}?".replace("tablees", "tables"),
-              f"There are n {what} and each {thing} takes {k} of them. Print the smallest number of {thing}s that hold all of them.".replace("buss", "buses").replace("boxs", "boxes")],
+        task=[
+            f"One {thing} holds at most {k} {what}. How many {things} are needed for n {what}?",
+            f"There are n {what} and each {thing} takes {k} of them. "
+            f"Print the smallest number of {things} that hold all of them.",
+        ],
         input=f"One integer n, the number of {what}.",
         output="One integer.",
         constraints="0 <= n <= 1000000",
@@ -195,8 +227,12 @@ def ceil_div(k: int, thing: str) -> Shape:
 
 
 UNITS = {
-    "kilometres to metres": 1000, "hours to minutes": 60, "days to hours": 24,
-    "weeks to days": 7, "feet to inches": 12, "minutes to seconds": 60,
+    "kilometres to metres": 1000,
+    "hours to minutes": 60,
+    "days to hours": 24,
+    "weeks to days": 7,
+    "feet to inches": 12,
+    "minutes to seconds": 60,
 }
 
 
@@ -205,7 +241,10 @@ def unit_convert(unit: str) -> Shape:
     (x,) = ints("x")
     src, dst = unit.split(" to ")
     return Shape(
-        task=[f"Convert x {src} to {dst}. Print the result.", f"How many {dst} are there in x {src}? Print the number."],
+        task=[
+            f"Convert x {src} to {dst}. Print the result.",
+            f"How many {dst} are there in x {src}? Print the number.",
+        ],
         input=f"One integer x, an amount in {src}.",
         output=f"One integer: the amount in {dst}.",
         constraints="0 <= x <= 100000",
@@ -227,7 +266,10 @@ def reorder(order: str) -> Shape:
     names = order.split()
     listed = ", ".join(names[:-1]) + " and " + names[-1]
     return Shape(
-        task=[f"Read three integers a, b and c and print them in the order {listed}.", f"You are given a, b and c. Output {listed}, in this order, separated by spaces."],
+        task=[
+            f"Read three integers a, b and c and print them in the order {listed}.",
+            f"You are given a, b and c. Output {listed}, in this order, separated by spaces.",
+        ],
         input="One line with three integers a, b and c.",
         output="Three integers separated by spaces.",
         constraints="-1000 <= a, b, c <= 1000",
@@ -249,7 +291,9 @@ def two_lines(pair: str) -> Shape:
     one, two = pair.split(" and ")
     d = " a - b" if two == "difference" else ""
     return Shape(
-        task=[f"Given two integers a and b, print their {one} on the first line and their {two}{d} on the second line."],
+        task=[
+            f"Given two integers a and b, print their {one} on the first line and their {two}{d} on the second line."
+        ],
         input="One line with two integers a and b.",
         output=f"Two lines: the {one}, then the {two}.",
         constraints="-1000 <= a, b <= 1000",
@@ -269,7 +313,10 @@ def floor_mean(count: int) -> Shape:
     for x in xs[1:]:
         total = total + x
     return Shape(
-        task=[f"Print the average of the {count} given numbers, rounded down to an integer.", f"Compute the integer part of the mean of {count} non-negative integers."],
+        task=[
+            f"Print the average of the {count} given numbers, rounded down to an integer.",
+            f"Compute the integer part of the mean of {count} non-negative integers.",
+        ],
         input=f"One line with {count} integers.",
         output="One integer.",
         constraints="0 <= each number <= 1000",

@@ -13,16 +13,19 @@ def sign(words: tuple[str, str, str]) -> Shape:
     (n,) = ints("n")
     pos, neg, zero = words
     return Shape(
-        task=[f'Print "{pos}" if the integer n is greater than zero, "{neg}" if it is less than zero, and "{zero}" if it equals zero.',
-              f'Decide the sign of n: output {pos} for a positive number, {neg} for a negative one and {zero} for zero.'],
+        task=[
+            f'Print "{pos}" if the integer n is greater than zero, "{neg}" if it is less than zero, '
+            f'and "{zero}" if it equals zero.',
+            f"Decide the sign of n: output {pos} for a positive number, {neg} for a negative one and {zero} for zero.",
+        ],
         input="A single integer n.",
         output=f"One word: {pos}, {neg} or {zero}.",
         constraints="-10^9 <= n <= 10^9",
         lines=[[n]],
         body=[If(n > 0, [out(pos)], [If(n < 0, [out(neg)], [out(zero)])])],
-        sample=lambda r: {"n": r.choice([r.randint(-10**9, 10**9), r.randint(-9, 9)])},
+        sample=lambda r: {"n": r.choice([r.randint(-(10**9), 10**9), r.randint(-9, 9)])},
         reference=lambda v: pos if v["n"] > 0 else neg if v["n"] < 0 else zero,
-        edges=[{"n": 0}, {"n": 1}, {"n": -1}, {"n": -10**9}],
+        edges=[{"n": 0}, {"n": 1}, {"n": -1}, {"n": -(10**9)}],
     )
 
 
@@ -31,8 +34,10 @@ def parity(asked: str, words: tuple[str, str]) -> Shape:
     (n,) = ints("n")
     cond = (n % 2).eq(0) if asked == "even" else (n % 2).eq(1)
     return Shape(
-        task=[f"Check whether the number n is {asked}. Print {words[0]} if it is and {words[1]} otherwise.",
-              f"Is n {asked}? Answer {words[0]} or {words[1]}."],
+        task=[
+            f"Check whether the number n is {asked}. Print {words[0]} if it is and {words[1]} otherwise.",
+            f"Is n {asked}? Answer {words[0]} or {words[1]}.",
+        ],
         input="One integer n.",
         output=f"{words[0]} or {words[1]}.",
         constraints="0 <= n <= 10^9",
@@ -48,7 +53,10 @@ def parity(asked: str, words: tuple[str, str]) -> Shape:
 def divisible(k: int) -> Shape:
     (n,) = ints("n")
     return Shape(
-        task=[f"Print YES if n is divisible by {k}, otherwise print NO.", f"Determine whether {k} divides the integer n. Output YES or NO."],
+        task=[
+            f"Print YES if n is divisible by {k}, otherwise print NO.",
+            f"Determine whether {k} divides the integer n. Output YES or NO.",
+        ],
         input="A single integer n.",
         output="YES or NO.",
         constraints="0 <= n <= 10^9",
@@ -68,7 +76,9 @@ def compare(words: tuple[str, str, str]) -> Shape:
     a, b = ints("a b")
     less, more, same = words
     return Shape(
-        task=[f'Compare two integers a and b. Print "{less}" if a < b, "{more}" if a > b and "{same}" if they are equal.'],
+        task=[
+            f'Compare two integers a and b. Print "{less}" if a < b, "{more}" if a > b and "{same}" if they are equal.'
+        ],
         input="One line with two integers a and b.",
         output=f"{less}, {more} or {same}.",
         constraints="-10^9 <= a, b <= 10^9",
@@ -76,7 +86,7 @@ def compare(words: tuple[str, str, str]) -> Shape:
         body=[If(a < b, [out(less)], [If(a > b, [out(more)], [out(same)])])],
         sample=lambda r: {"a": r.randint(-100, 100), "b": r.randint(-100, 100)},
         reference=lambda v: less if v["a"] < v["b"] else more if v["a"] > v["b"] else same,
-        edges=[{"a": 5, "b": 5}, {"a": -10**9, "b": 10**9}, {"a": 10**9, "b": -10**9}],
+        edges=[{"a": 5, "b": 5}, {"a": -(10**9), "b": 10**9}, {"a": 10**9, "b": -(10**9)}],
     )
 
 
@@ -85,7 +95,10 @@ def in_range(bounds: tuple[int, int]) -> Shape:
     (x,) = ints("x")
     lo, hi = bounds
     return Shape(
-        task=[f"Print YES if {lo} <= x <= {hi}, and NO otherwise.", f"Does the integer x lie between {lo} and {hi}, both included? Output YES or NO."],
+        task=[
+            f"Print YES if {lo} <= x <= {hi}, and NO otherwise.",
+            f"Does the integer x lie between {lo} and {hi}, both included? Output YES or NO.",
+        ],
         input="A single integer x.",
         output="YES or NO.",
         constraints="-1000 <= x <= 1000",
@@ -106,7 +119,10 @@ def grade(cuts: tuple[int, int, int, int]) -> Shape:
     for g, c in reversed(list(zip(letters, cuts, strict=True))):
         chain = [If(s >= c, [out(g)], chain)]
     return Shape(
-        task=[f"Convert a test score s into a letter grade: {rule}.", f"Print the grade for the score s. The grades are: {rule}."],
+        task=[
+            f"Convert a test score s into a letter grade: {rule}.",
+            f"Print the grade for the score s. The grades are: {rule}.",
+        ],
         input="One integer s.",
         output="One letter.",
         constraints="0 <= s <= 100",
@@ -123,8 +139,11 @@ def triangle() -> Shape:
     a, b, c = ints("a b c")
     ok = (a + b > c) & (a + c > b) & (b + c > a)
     return Shape(
-        task=["Three sticks have lengths a, b and c. Print YES if they form a triangle of positive area, otherwise NO.",
-              "Can a triangle with sides a, b and c exist (every side shorter than the sum of the other two)? Print YES or NO."],
+        task=[
+            "Three sticks have lengths a, b and c. Print YES if they form a triangle of positive area, otherwise NO.",
+            "Can a triangle with sides a, b and c exist (every side shorter than the sum of the "
+            "other two)? Print YES or NO.",
+        ],
         input="One line with three integers a, b and c.",
         output="YES or NO.",
         constraints="1 <= a, b, c <= 100",
@@ -132,7 +151,12 @@ def triangle() -> Shape:
         body=[If(ok, [out("YES")], [out("NO")])],
         sample=lambda r: {k: r.randint(1, 100) for k in "abc"},
         reference=lambda v: yes_no(2 * max(v.values()) < sum(v.values())),
-        edges=[{"a": 1, "b": 1, "c": 1}, {"a": 1, "b": 2, "c": 3}, {"a": 3, "b": 4, "c": 5}, {"a": 100, "b": 1, "c": 100}],
+        edges=[
+            {"a": 1, "b": 1, "c": 1},
+            {"a": 1, "b": 2, "c": 3},
+            {"a": 3, "b": 4, "c": 5},
+            {"a": 100, "b": 1, "c": 100},
+        ],
     )
 
 
@@ -140,8 +164,10 @@ def triangle() -> Shape:
 def distinct_three() -> Shape:
     a, b, c = ints("a b c")
     return Shape(
-        task=["Print how many different values there are among the three integers a, b and c.",
-              "Three numbers are given. Output the number of distinct values among them (1, 2 or 3)."],
+        task=[
+            "Print how many different values there are among the three integers a, b and c.",
+            "Three numbers are given. Output the number of distinct values among them (1, 2 or 3).",
+        ],
         input="One line with three integers a, b and c.",
         output="One integer.",
         constraints="0 <= a, b, c <= 10",
@@ -158,7 +184,9 @@ def ticket_price(ages: tuple[int, int], prices: tuple[int, int, int]) -> Shape:
     (age,) = ints("age")
     young, adult = ages
     low, mid, full = prices
-    rule = f"children younger than {young} pay {low}, visitors younger than {adult} pay {mid}, everybody else pays {full}"
+    rule = (
+        f"children younger than {young} pay {low}, visitors younger than {adult} pay {mid}, everybody else pays {full}"
+    )
     return Shape(
         task=[f"A museum ticket costs depending on age: {rule}. Print the price for a visitor of the given age."],
         input="One integer age.",
@@ -176,14 +204,19 @@ def ticket_price(ages: tuple[int, int], prices: tuple[int, int, int]) -> Shape:
 def quadrant() -> Shape:
     x, y = ints("x y")
     return Shape(
-        task=["A point (x, y) has non-zero coordinates. Print the number of the quadrant it lies in (1 to 4, counter-clockwise from x > 0, y > 0)."],
+        task=[
+            "A point (x, y) has non-zero coordinates. Print the number of the quadrant it lies in (1 "
+            "to 4, counter-clockwise from x > 0, y > 0)."
+        ],
         input="One line with two integers x and y.",
         output="One integer from 1 to 4.",
         constraints="-1000 <= x, y <= 1000; x and y are not 0",
         lines=[[x, y]],
         body=[If(x > 0, [If(y > 0, [out(1)], [out(4)])], [If(y > 0, [out(2)], [out(3)])])],
         sample=lambda r: {"x": r.choice([-1, 1]) * r.randint(1, 1000), "y": r.choice([-1, 1]) * r.randint(1, 1000)},
-        reference=lambda v: {(True, True): 1, (False, True): 2, (False, False): 3, (True, False): 4}[(v["x"] > 0, v["y"] > 0)],
+        reference=lambda v: {(True, True): 1, (False, True): 2, (False, False): 3, (True, False): 4}[
+            (v["x"] > 0, v["y"] > 0)
+        ],
         edges=[{"x": 1, "y": 1}, {"x": -1, "y": 1}, {"x": -1000, "y": -1000}, {"x": 1000, "y": -1}],
     )
 
@@ -193,13 +226,16 @@ def leap_year() -> Shape:
     (y,) = ints("y")
     leap = ((y % 4).eq(0) & (y % 100).ne(0)) | (y % 400).eq(0)
     return Shape(
-        task=["Print YES if the year y is a leap year and NO otherwise. A year is a leap year if it is divisible by 4 but not by 100, or if it is divisible by 400."],
+        task=[
+            "Print YES if the year y is a leap year and NO otherwise. A year is a leap year if it is "
+            "divisible by 4 but not by 100, or if it is divisible by 400."
+        ],
         input="One integer y.",
         output="YES or NO.",
         constraints="1 <= y <= 4000",
         lines=[[y]],
         body=[If(leap, [out("YES")], [out("NO")])],
         sample=lambda r: {"y": r.choice([r.randint(1, 4000), 4 * r.randint(1, 1000)])},
-        reference=lambda v: yes_no(v["y"] % 4 == 0 and v["y"] % 100 != 0 or v["y"] % 400 == 0),
+        reference=lambda v: yes_no((v["y"] % 4 == 0 and v["y"] % 100 != 0) or v["y"] % 400 == 0),
         edges=[{"y": 1900}, {"y": 2000}, {"y": 2024}, {"y": 2023}],
     )

@@ -7,22 +7,34 @@ import math
 from lit_parallel.problems.synthetic.family import Shape, family, ints, loop, yes_no
 from lit_parallel.problems.synthetic.ir import For, If, Let, Set, Var, While, add, call, out
 
-N, I = ints("n")[0], loop("i")
-DIGITS = {"sum": "the sum of the digits of n", "count": "how many digits n has", "largest": "the largest digit of n",
-          "zeros": "how many of the digits of n are zero"}
+N, K = ints("n")[0], loop("i")
+DIGITS = {
+    "sum": "the sum of the digits of n",
+    "count": "how many digits n has",
+    "largest": "the largest digit of n",
+    "zeros": "how many of the digits of n are zero",
+}
 
 
 @family("digits", "numbers", op=DIGITS)
 def digits(op: str) -> Shape:
     x, r = Var("x"), Var("result")
-    step = {"sum": add(r, x % 10), "count": add(r, 1), "largest": Set(r, call("max", r, x % 10)),
-            "zeros": If((x % 10).eq(0), [add(r, 1)])}[op]
+    step = {
+        "sum": add(r, x % 10),
+        "count": add(r, 1),
+        "largest": Set(r, call("max", r, x % 10)),
+        "zeros": If((x % 10).eq(0), [add(r, 1)]),
+    }[op]
     body = [Let(x, N), Let(r, 0), While(x > 0, [step, Set(x, x // 10)])]
     if op in ("count", "zeros"):
         body.append(If(N.eq(0), [Set(r, 1)]))
     ds = lambda n: [int(d) for d in str(n)]  # noqa: E731
-    ref = {"sum": lambda n: sum(ds(n)), "count": lambda n: len(str(n)), "largest": lambda n: max(ds(n)),
-           "zeros": lambda n: str(n).count("0")}[op]
+    ref = {
+        "sum": lambda n: sum(ds(n)),
+        "count": lambda n: len(str(n)),
+        "largest": lambda n: max(ds(n)),
+        "zeros": lambda n: str(n).count("0"),
+    }[op]
     return Shape(
         task=[f"Print {DIGITS[op]}.", f"A non-negative integer n is given. Output {DIGITS[op]}."],
         input="One integer n.",
@@ -30,7 +42,9 @@ def digits(op: str) -> Shape:
         constraints="0 <= n <= 10^9",
         lines=[[N]],
         body=[*body, out(r)],
-        sample=lambda r_: {"n": r_.choice([r_.randint(0, 10**9), r_.randint(0, 999), r_.randint(1, 9) * 10 ** r_.randint(1, 8)])},
+        sample=lambda r_: {
+            "n": r_.choice([r_.randint(0, 10**9), r_.randint(0, 999), r_.randint(1, 9) * 10 ** r_.randint(1, 8)])
+        },
         reference=lambda v: ref(v["n"]),
         edges=[{"n": 0}, {"n": 7}, {"n": 10**9}, {"n": 999999999}],
     )
@@ -40,12 +54,15 @@ def digits(op: str) -> Shape:
 def divisors(op: str) -> Shape:
     r = Var("result")
     return Shape(
-        task=[f"Print the {op} of all positive divisors of n (1 and n included).", f"Find every positive integer that divides n and output their {op}."],
+        task=[
+            f"Print the {op} of all positive divisors of n (1 and n included).",
+            f"Find every positive integer that divides n and output their {op}.",
+        ],
         input="One integer n.",
         output="One integer.",
         constraints="1 <= n <= 100000",
         lines=[[N]],
-        body=[Let(r, 0), For(I, 1, N + 1, [If((N % I).eq(0), [add(r, 1 if op == "count" else I)])]), out(r)],
+        body=[Let(r, 0), For(K, 1, N + 1, [If((N % K).eq(0), [add(r, 1 if op == "count" else K)])]), out(r)],
         sample=lambda r_: {"n": r_.randint(1, 100000)},
         reference=lambda v: (len if op == "count" else sum)([d for d in range(1, v["n"] + 1) if v["n"] % d == 0]),
         edges=[{"n": 1}, {"n": 2}, {"n": 99991}, {"n": 100000}],

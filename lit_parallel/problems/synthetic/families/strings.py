@@ -5,10 +5,13 @@ from __future__ import annotations
 from lit_parallel.problems.synthetic.family import WORD_INPUT, Shape, family, ints, letters, loop, word, yes_no
 from lit_parallel.problems.synthetic.ir import For, If, Let, Newline, Set, Var, Write, add, call, char, out
 
-S, I = word(), loop("i")
+S, K = word(), loop("i")
 LENGTH = call("len", S)
-TRANSFORMS = {"upper": ("the word in upper case", str.upper), "reverse": ("the word written backwards", lambda s: s[::-1]),
-              "length": ("the number of letters in the word", len)}
+TRANSFORMS = {
+    "upper": ("the word in upper case", str.upper),
+    "reverse": ("the word written backwards", lambda s: s[::-1]),
+    "length": ("the number of letters in the word", len),
+}
 
 
 def _word_shape(**kw: object) -> Shape:
@@ -34,18 +37,18 @@ def word_transform(op: str) -> Shape:
 def count_letters(what: str) -> Shape:
     c = Var("count")
     if what in ("vowels", "consonants"):
-        test = call("inset", "aeiou", S[I])
+        test = call("inset", "aeiou", S[K])
         words = "vowels (a, e, i, o, u)" if what == "vowels" else "consonants (letters other than a, e, i, o, u)"
         keep = (lambda ch: ch in "aeiou") if what == "vowels" else (lambda ch: ch not in "aeiou")
         step = [If(test, [add(c, 1)])]
     else:
-        words, keep, step = f"letters '{what}'", lambda ch: ch == what, [If(S[I].eq(char(what)), [add(c, 1)])]
+        words, keep, step = f"letters '{what}'", lambda ch: ch == what, [If(S[K].eq(char(what)), [add(c, 1)])]
     result = LENGTH - c if what == "consonants" else c  # consonants: the letters that are not vowels
     return _word_shape(
         task=[f"Count the {words} in the word s.", f"Print how many {words} the given word contains."],
         output="One integer.",
         constraints="1 <= length of s <= 100",
-        body=[Let(c, 0), For(I, 0, LENGTH, step), out(result)],
+        body=[Let(c, 0), For(K, 0, LENGTH, step), out(result)],
         sample=lambda r: {"s": letters(r, 1, 20, "aeiousbcdt")},
         reference=lambda v: sum(map(keep, v["s"])),
         edges=[{"s": "a"}, {"s": "bcd"}, {"s": "aeiou" * 20}],
@@ -56,10 +59,13 @@ def count_letters(what: str) -> Shape:
 def char_replace(pair: tuple[str, str]) -> Shape:
     src, dst = pair
     return _word_shape(
-        task=[f"Print the word s with every letter '{src}' replaced by '{dst}'.", f"Replace each '{src}' in s with '{dst}' and output the result."],
+        task=[
+            f"Print the word s with every letter '{src}' replaced by '{dst}'.",
+            f"Replace each '{src}' in s with '{dst}' and output the result.",
+        ],
         output="One word.",
         constraints="1 <= length of s <= 100",
-        body=[For(I, 0, LENGTH, [If(S[I].eq(char(src)), [Write(dst)], [Write(S[I])])]), Newline()],
+        body=[For(K, 0, LENGTH, [If(S[K].eq(char(src)), [Write(dst)], [Write(S[K])])]), Newline()],
         sample=lambda r: {"s": letters(r, 1, 20, "aeosbcz")},
         reference=lambda v: v["s"].replace(src, dst),
         edges=[{"s": src}, {"s": "bc"}, {"s": src * 100}],
@@ -76,7 +82,7 @@ def repeat_word(sep: str) -> Shape:
         output="One line.",
         constraints="1 <= length of s <= 10; 1 <= k <= 20",
         lines=[[s, k]],
-        body=[For(I, 0, k, [If(I > 0, [Write(sep)]), Write(s)]), Newline()],
+        body=[For(K, 0, k, [If(K > 0, [Write(sep)]), Write(s)]), Newline()],
         sample=lambda r: {"s": letters(r, 1, 10), "k": r.randint(1, 20)},
         reference=lambda v: sep.join([v["s"]] * v["k"]),
         edges=[{"s": "a", "k": 1}, {"s": "abcdefghij", "k": 20}],
@@ -87,9 +93,16 @@ def repeat_word(sep: str) -> Shape:
 def first_last(what: str) -> Shape:
     first, last = S[0], S[LENGTH - 1]
     items = {"first and last": [first, last], "last and first": [last, first], "first twice": [first, first]}[what]
-    words = {"first and last": "the first letter and then the last letter", "last and first": "the last letter and then the first letter",
-             "first twice": "the first letter twice"}[what]
-    pick = {"first and last": lambda s: [s[0], s[-1]], "last and first": lambda s: [s[-1], s[0]], "first twice": lambda s: [s[0]] * 2}[what]
+    words = {
+        "first and last": "the first letter and then the last letter",
+        "last and first": "the last letter and then the first letter",
+        "first twice": "the first letter twice",
+    }[what]
+    pick = {
+        "first and last": lambda s: [s[0], s[-1]],
+        "last and first": lambda s: [s[-1], s[0]],
+        "first twice": lambda s: [s[0]] * 2,
+    }[what]
     return _word_shape(
         task=[f"Print {words} of the word s, separated by a space."],
         output="Two letters separated by a space.",
@@ -106,14 +119,19 @@ def two_words(asked: str) -> Shape:
     s, t = word("s"), word("t")
     cmp = call("len", s) > call("len", t) if asked == "longer" else call("len", s) < call("len", t)
     return Shape(
-        task=[f"Two words s and t are given. Print the {asked} one; if they have the same length, print the word equal instead."],
+        task=[
+            f"Two words s and t are given. Print the {asked} one; if they have the same length, print "
+            f"the word equal instead."
+        ],
         input="Two lines: the word s, then the word t (lowercase letters).",
         output="One word.",
         constraints="1 <= length of s, t <= 20",
         lines=[[s], [t]],
         body=[If(call("len", s).eq(call("len", t)), [out("equal")], [If(cmp, [out(s)], [out(t)])])],
         sample=lambda r: {"s": letters(r, 1, 8), "t": letters(r, 1, 8)},
-        reference=lambda v: "equal" if len(v["s"]) == len(v["t"]) else (max if asked == "longer" else min)(v["s"], v["t"], key=len),
+        reference=lambda v: (
+            "equal" if len(v["s"]) == len(v["t"]) else (max if asked == "longer" else min)(v["s"], v["t"], key=len)
+        ),
         edges=[{"s": "a", "t": "b"}, {"s": "abc", "t": "z"}, {"s": "x", "t": "yy"}],
     )
 
@@ -125,8 +143,14 @@ def palindrome() -> Shape:
         task=["Print YES if the word s reads the same forwards and backwards, otherwise print NO."],
         output="YES or NO.",
         constraints="1 <= length of s <= 100",
-        body=[Let(ok, True), For(I, 0, LENGTH, [If(S[I].ne(S[LENGTH - 1 - I]), [Set(ok, False)])]), If(ok, [out("YES")], [out("NO")])],
-        sample=lambda r: (lambda w: {"s": w + w[::-1][r.randint(0, 1):] if r.random() < 0.5 else w})(letters(r, 1, 8, "abc")),
+        body=[
+            Let(ok, True),
+            For(K, 0, LENGTH, [If(S[K].ne(S[LENGTH - 1 - K]), [Set(ok, False)])]),
+            If(ok, [out("YES")], [out("NO")]),
+        ],
+        sample=lambda r: (lambda w: {"s": w + w[::-1][r.randint(0, 1) :] if r.random() < 0.5 else w})(
+            letters(r, 1, 8, "abc")
+        ),
         reference=lambda v: yes_no(v["s"] == v["s"][::-1]),
         edges=[{"s": "a"}, {"s": "ab"}, {"s": "abba"}, {"s": "abcba"}],
     )
@@ -136,10 +160,13 @@ def palindrome() -> Shape:
 def runs() -> Shape:
     c = Var("count")
     return _word_shape(
-        task=["A run is a maximal block of equal neighbouring letters. Print the number of runs in the word s (for example, aabccc has 3)."],
+        task=[
+            "A run is a maximal block of equal neighbouring letters. Print the number of runs in the "
+            "word s (for example, aabccc has 3)."
+        ],
         output="One integer.",
         constraints="1 <= length of s <= 100",
-        body=[Let(c, 1), For(I, 1, LENGTH, [If(S[I].ne(S[I - 1]), [add(c, 1)])]), out(c)],
+        body=[Let(c, 1), For(K, 1, LENGTH, [If(S[K].ne(S[K - 1]), [add(c, 1)])]), out(c)],
         sample=lambda r: {"s": letters(r, 1, 15, "ab")},
         reference=lambda v: 1 + sum(x != y for x, y in zip(v["s"], v["s"][1:], strict=False)),
         edges=[{"s": "a"}, {"s": "aaaa"}, {"s": "abab"}],
