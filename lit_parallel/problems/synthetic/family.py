@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lit_parallel.problems.synthetic.ir import CHAR, INT, LIST, STR, Field, Solution, Var
+from lit_parallel.problems.synthetic.ir import INT, LIST, STR, Field, Solution, Var
 
 Values = dict[str, object]
 """One test's input: a value per input variable."""
@@ -121,6 +121,3 @@ def yes_no(flag: bool, words: tuple[str, str] = ("YES", "NO")) -> str:
 
 LIST_INPUT = "The first line contains an integer n. The second line contains n integers a_1, a_2, ..., a_n."
 WORD_INPUT = "A single line containing a word s of lowercase English letters."
-
-
-__all__ = ["CHAR", "REGISTRY", "Family", "Shape", "family", "int_list", "ints", "loop", "sized", "word"]

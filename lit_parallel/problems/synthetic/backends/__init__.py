@@ -235,6 +235,3 @@ def backends() -> dict[str, Backend]:
     from lit_parallel.problems.synthetic.backends.sigils import Perl, Php
 
     return {b.name: b for b in (Python(), Cpp(), Java(), JavaScript(), Go(), Php(), Ruby(), Lua(), Perl(), OCaml())}
-
-
-__all__ = ["BOOL", "INT", "LIST", "Backend", "backends", "is_char", "minus_one", "plus_one", "token_positions"]
