@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lit_parallel.problems.schema import Problem
+from lit_parallel.problems.schema import DataError, Problem
 from lit_parallel.prompts import (
     PromptStyle,
     multi_message,
@@ -93,7 +93,7 @@ class MixtureBuilder:
         pools = {lang: [p for p in problems if _solved(p, lang)] for lang in cfg.languages}
         empty = [lang for lang, share in cfg.languages.items() if share > 0 and not pools[lang]]
         if empty:
-            raise ValueError(f"no training problem has a solution in {', '.join(empty)}")
+            raise DataError(f"languages: no training problem has a solution in {', '.join(empty)}")
         per_language = allocate(self._total(pools), cfg.languages)
         examples: list[Example] = []
         for lang, count in per_language.items():

@@ -14,8 +14,10 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
+from lit_parallel import checks
 from lit_parallel.execution import (
     LANGUAGES,
     ExecutionError,
@@ -27,10 +29,10 @@ from lit_parallel.execution import (
     bwrap_status,
     checked_language,
 )
-from lit_parallel.modeling import PACKAGED, load_tokenizer
-from lit_parallel.problems.loading import FORMATS, load_problems
-from lit_parallel.problems.schema import DataError, reference_programs
-from lit_parallel.trained import add_model_arguments
+from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
+from lit_parallel.problems.loading import FORMATS, load_problems, parse_spec
+from lit_parallel.problems.schema import reference_programs
+from lit_parallel.trained import add_model_arguments, check_model_arguments
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -95,6 +97,7 @@ def parse_program(record: object) -> Program:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
+    checks.check_exec(args)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
     parsed = list(read_programs(args.input))
     errors = [item for _, item in parsed if isinstance(item, str)]
@@ -132,6 +135,7 @@ def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
 
 
 def cmd_data_verify(args: argparse.Namespace) -> int:
+    checks.check_data(args)
     programs = reference_programs(load_problems(args.dataset, args.languages))
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
         results = executor.run(programs)
@@ -146,6 +150,9 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_data_stats(args: argparse.Namespace) -> int:
+    checks.check_data(args)
+    with checks.prefixed("--tokenizer"):
+        check_source(args.tokenizer, needs="tokenizer_config.json")
     problems = load_problems(args.dataset, args.languages)
     tokenizer = load_tokenizer(args.tokenizer)
     languages = sorted({lang for p in problems for lang in p.variants})
@@ -174,6 +181,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from lit_parallel.sampling import SamplingSpec, sample
     from lit_parallel.trained import load_inference_model
 
+    checks.check_evaluate(args)
+    for spec in args.dataset:
+        parse_spec(spec)
+    check_model_arguments(args)
     started = time.perf_counter()
     model, model_spec = load_inference_model(args)
     source = model_spec.source
@@ -183,6 +194,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     data.load()
     sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
+    checks.nonempty_sets(sets, "--languages")
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
     generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
@@ -306,15 +318,26 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in LIGHTNING_COMMANDS:
-        build_lightning_cli(argv)
-        return 0
-    args = build_parser().parse_args(argv)
     try:
+        if argv and argv[0] in LIGHTNING_COMMANDS:
+            # Config errors name their key; the config file says where that key is.
+            with checks.prefixed(", ".join(config_files(argv)) or "config"):
+                build_lightning_cli(argv)
+            return 0
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except DataError as exc:
-        print(f"lit-parallel: {exc}", file=sys.stderr)
+    except Exception as exc:
+        error = checks.data_error(exc)
+        if error is None:
+            raise
+        print(f"lit-parallel: {error}", file=sys.stderr)
         return 2
+
+
+def config_files(argv: Sequence[str]) -> list[str]:
+    """The ``--config`` files of a LightningCLI command line."""
+    after = [b for a, b in pairwise(argv) if a == "--config"]
+    return after + [a.removeprefix("--config=") for a in argv if a.startswith("--config=")]
 
 
 if __name__ == "__main__":

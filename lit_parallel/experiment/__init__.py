@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lit_parallel.checks import existing_file
 from lit_parallel.experiment.config import ExperimentConfig, load_experiment
 from lit_parallel.experiment.pipeline import StageFailed, plan, run
 from lit_parallel.experiment.report import write_report
@@ -20,6 +21,7 @@ __all__ = ["ExperimentConfig", "add_experiment_parser", "load_experiment", "plan
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
+    existing_file(args.config, "--config")
     experiment = load_experiment(args.config)
     if args.dry_run:
         for stage in plan(experiment):

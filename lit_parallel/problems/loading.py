@@ -49,21 +49,29 @@ FORMATS: dict[str, tuple[Loader, str]] = {
 """FORMAT -> (loader of a SOURCE, one-line description for --help)."""
 
 
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``(format, source)`` of a dataset SPEC (``("bundled", "")`` for the corpus), checked without
+    reading it: the format is known and a local source exists."""
+    if spec == "bundled":
+        return "bundled", ""
+    fmt, sep, source = spec.partition(":")
+    if not sep and spec.endswith(".jsonl"):
+        fmt, source = "project", spec
+    if fmt not in FORMATS:
+        known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
+        raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
+    if not source.startswith("hub:") and not Path(source).exists():
+        raise DataError(f"{source or spec}: no such file or directory")
+    return fmt, source
+
+
 def load_problems(spec: str, languages: Sequence[str] | None = None) -> list[Problem]:
     """The problems SPEC names, with only ``languages`` (names or aliases) when given.
 
     Problems left with no language are dropped; a task_id met twice is an error naming both places.
     """
-    if spec == "bundled":
-        problems = bundled_corpus()
-    else:
-        fmt, sep, source = spec.partition(":")
-        if not sep and spec.endswith(".jsonl"):
-            fmt, source = "project", spec
-        if fmt not in FORMATS:
-            known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
-            raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
-        problems = FORMATS[fmt][0](source, languages)
+    fmt, source = parse_spec(spec)
+    problems = bundled_corpus() if fmt == "bundled" else FORMATS[fmt][0](source, languages)
     check_unique(problems)
     return problems if languages is None else _only(problems, languages)
 
