@@ -11,7 +11,8 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lit_parallel.problems.schema import DataError, Problem
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import Problem
 from lit_parallel.prompts import (
     PromptStyle,
     multi_message,

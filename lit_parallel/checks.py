@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from lit_parallel.errors import DataError
 from lit_parallel.execution.errors import ExecutionError
 from lit_parallel.execution.languages import canonical_language, get_language
-from lit_parallel.problems.schema import DataError
 
 
 @contextmanager

