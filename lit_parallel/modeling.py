@@ -29,7 +29,6 @@ from huggingface_hub import constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from huggingface_hub.utils import logging as hub_logging
-from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedTokenizerBase
 
 from lit_parallel.errors import DataError
@@ -248,6 +247,10 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
 
     Under DDP every rank calls this with its own device, so each holds its own quantized copy.
     """
+    # Imported here: peft (and the bitsandbytes it loads) takes seconds that commands checking
+    # their arguments, or never loading a model, need not pay.
+    from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+
     device = torch.device(device)
     if spec.adapter is not None:
         check_source(spec.adapter, needs="adapter_config.json")
