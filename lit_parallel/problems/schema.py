@@ -11,16 +11,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lit_parallel.errors import DataError
 from lit_parallel.execution import LANGUAGES, Program, TestCase, canonical_language, get_language
 from lit_parallel.execution.errors import ExecutionError
 
 SPLITS = ("train", "eval")
 RUNNABLE = frozenset(lang.name for lang in LANGUAGES)
 """The languages the executor knows (installed here or not): those an io problem can be judged in."""
-
-
-class DataError(ValueError):
-    """A problem file that does not fit the schema: the message names file, line and field."""
 
 
 @dataclass(frozen=True)
