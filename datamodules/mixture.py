@@ -47,14 +47,15 @@ class MixtureConfig:
     """Languages in one ``multi`` example (fewer when a problem has fewer)."""
     parallel: bool = True
     """False: the non-parallel control. The parallel mixture of this config is built, then every
-    program of its answers is swapped for one in the same language and of about the same length, of
-    a problem that appears in no other language: the same languages, shares, examples per language and
-    answer tokens (the loss's budget), but no equivalent programs. Formats parallel by nature become
-    their nearest non-parallel kin: a ``translation`` (a program in, its equivalent out) becomes a
-    ``single`` example (statement in, program out); a ``multi`` example keeps its languages, each now
-    solving a different problem whose statement the prompt lists. Prompts are therefore longer: a
-    statement where a translation showed a program, a statement per program in a ``multi`` example.
-    Each problem serves one language, so a language sees fewer distinct problems than in the parallel
+    program of its answers is swapped for one in the same language and of about the same tokens (left
+    after the cut to max_length), of a problem that appears in no other language: the same languages,
+    shares, examples per language and answer tokens (the loss's budget), but no equivalent programs.
+    Formats parallel by nature become their nearest non-parallel kin: a ``translation`` (a program in,
+    its equivalent out) becomes a ``single`` example (statement in, program out); a ``multi`` example
+    keeps its languages, each now solving a different problem whose statement the prompt lists.
+    Prompts are therefore longer: a statement where a translation showed a program, a statement per
+    program in a ``multi`` example (keep max_length above three statements, or it is dropped). Each
+    problem serves one language, so a language sees fewer distinct problems than in the parallel
     mixture once examples outnumber problems."""
     seed: int = 0
 
@@ -98,11 +99,15 @@ def _cycle(pool: Sequence[Problem], rng: random.Random) -> Iterator[Problem]:
 class MixtureBuilder:
     """Turns training problems into the examples of a MixtureConfig."""
 
-    def __init__(self, config: MixtureConfig, tokenizer: object, style: PromptStyle) -> None:
+    def __init__(
+        self, config: MixtureConfig, tokenizer: object, style: PromptStyle, max_length: int | None = None
+    ) -> None:
+        """``max_length``: the tokens an example is cut to, so that the control matches the answer tokens
+        that are left after the cut (its prompts are longer)."""
         unknown = set(config.formats) - set(FORMATS)
         if unknown:
             raise ValueError(f"unknown mixture formats {sorted(unknown)} (known: {', '.join(FORMATS)})")
-        self.config, self.tokenizer, self.style = config, tokenizer, style
+        self.config, self.tokenizer, self.style, self.max_length = config, tokenizer, style, max_length
 
     def build(self, problems: Sequence[Problem]) -> list[Example]:
         cfg = self.config
@@ -131,9 +136,10 @@ class MixtureBuilder:
         """The non-parallel counterpart of ``examples``: each answer program swapped for one in the same
         language, of about the same length in tokens, of a problem seen in no other language."""
         answers = [e.programs[-1:] if e.kind == "translation" else e.programs for e in examples]
-        sizes = self.program_tokens(problems)
+        sizes = self.single_sizes(problems)
+        translations = iter(self.answer_tokens([e for e in examples if e.kind == "translation"]))
         slots = [
-            (lang, example.language, sizes[task_id][lang])
+            (lang, example.language, next(translations) if example.kind == "translation" else sizes[task_id][lang])
             for example, shown in zip(examples, answers, strict=True)
             for task_id, lang in shown
         ]
@@ -149,15 +155,22 @@ class MixtureBuilder:
                 control.append(self.single(problem, lang, "single" if example.kind == "translation" else example.kind))
         return control
 
-    def program_tokens(self, problems: Sequence[Problem]) -> dict[str, dict[str, int]]:
-        """task_id -> language -> tokens of its reference program, for the languages of the mixture."""
-        programs = [(p.task_id, lang, code) for p in problems for lang, code in p.parallel_group().items()]
-        programs = [program for program in programs if program[1] in self.config.languages]
-        ids = self.tokenizer([code for _, _, code in programs], add_special_tokens=False)["input_ids"]
+    def single_sizes(self, problems: Sequence[Problem]) -> dict[str, dict[str, int]]:
+        """task_id -> language -> answer tokens of its ``single`` example, for the mixture's languages."""
+        languages = self.config.languages
+        singles = [self.single(p, lang, "single") for p in problems for lang in languages if _solved(p, lang)]
         sizes: dict[str, dict[str, int]] = {}
-        for (task_id, lang, _), tokens in zip(programs, ids, strict=True):
-            sizes.setdefault(task_id, {})[lang] = len(tokens)
+        for single, tokens in zip(singles, self.answer_tokens(singles), strict=True):
+            sizes.setdefault(single.task_id, {})[single.language] = tokens
         return sizes
+
+    def answer_tokens(self, examples: Sequence[Example]) -> list[int]:
+        """The answer tokens each example trains on (the closing EOS included), after the cut to max_length."""
+        answers = self.tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
+        if self.max_length is None:
+            return [len(answer) + 1 for answer in answers]
+        prompts = self.tokenizer([e.prompt for e in examples], add_special_tokens=not self.style.chat)["input_ids"]
+        return [max(0, min(len(a) + 1, self.max_length - len(p))) for a, p in zip(answers, prompts, strict=True)]
 
     def _total(self, pools: Mapping[str, list[Problem]]) -> int:
         cfg = self.config
@@ -214,7 +227,7 @@ def decouple(
 ) -> list[str]:
     """A task_id for each ``(language, account, length)`` slot, with no task in two languages.
 
-    ``sizes`` gives each task's program length per language it is solved in. First each language
+    ``sizes`` gives each task's answer length per language it is solved in. First each language
     claims tasks in proportion to its slots (one per slot while there are enough): its slots, sorted
     by length, are cut into that many equal groups, each of which claims the unclaimed task nearest
     the group's mean length; languages claim in turn, longest groups first. Then each slot takes, of

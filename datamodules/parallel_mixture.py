@@ -189,7 +189,7 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         if self.hparams.mode == "rl":
             self.train_rows = self.prompts(train, [self.source_language])[self.source_language]
             return
-        examples = MixtureBuilder(self.mixture, self.tokenizer, self.style).build(train)
+        examples = MixtureBuilder(self.mixture, self.tokenizer, self.style, self.hparams.max_length).build(train)
         self.train_rows = self._tokenize(examples)
         self.report = mixture_report(self.train_rows)
         val = [p for p in self.eval_problems if self.source_language in p.parallel_group()]

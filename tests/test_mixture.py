@@ -109,13 +109,14 @@ def test_rl_mode_serves_source_prompts_with_tests_and_eval_sets_are_held_out():
     assert not trained & {item.task_id for items in sets.values() for item in items}
 
 
-def control_pair(tokenizer, seed=0):
-    """The parallel mixture of the test config and its non-parallel control, with each one's report."""
+def control_pair(tokenizer, seed=0, formats=FORMATS, max_length=None):
+    """A parallel mixture and its non-parallel control, with each one's report (examples cut to max_length)."""
     pair = {}
     for parallel in (True, False):
-        examples = build(tokenizer, seed=seed, parallel=parallel)
-        rows = [tokenize_example(e, tokenizer, 4096, chat=True) for e in examples]
-        pair[parallel] = examples, mixture_report(rows)
+        config = MixtureConfig("python", RATIOS, formats, num_examples=400, seed=seed, parallel=parallel)
+        examples = MixtureBuilder(config, tokenizer, PromptStyle(), max_length).build(TRAIN)
+        rows = [tokenize_example(e, tokenizer, max_length or 4096, chat=True) for e in examples]
+        pair[parallel] = examples, mixture_report([row for row in rows if row is not None])
     return pair
 
 
@@ -127,9 +128,15 @@ def languages_of_each_task(examples):
     return seen
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_control_has_the_parallel_mixtures_examples_and_answer_tokens_per_language(tokenizer, seed):
-    (_, parallel), (_, control) = control_pair(tokenizer, seed).values()
+@pytest.mark.parametrize(
+    ("seed", "formats", "max_length"),
+    [(0, FORMATS, None), (1, FORMATS, None), (0, {"single": 0.5, "translation": 0.5}, 512)],
+    ids=["all-formats", "seed-1", "cut-at-512"],
+)
+def test_the_control_has_the_parallel_mixtures_examples_and_answer_tokens_per_language(
+    tokenizer, seed, formats, max_length
+):
+    (_, parallel), (_, control) = control_pair(tokenizer, seed, formats, max_length).values()
     assert set(control) == set(parallel) == set(RATIOS)
     for lang in RATIOS:
         p, c = parallel[lang], control[lang]
