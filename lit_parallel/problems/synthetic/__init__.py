@@ -9,10 +9,9 @@ of family names; the instances kept are the same as in the whole corpus.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from lit_parallel.errors import DataError
-from lit_parallel.problems.schema import Problem, Variant, language_of
+from lit_parallel.problems.schema import Problem
 from lit_parallel.problems.synthetic.generate import HELD_OUT, LANGUAGES, REGISTRY, Corpus, family_of
 
 SPEC = re.compile(r"synthetic(?::(?P<size>[^@#]*))?(?:@(?P<seed>[^#]*))?(?:#(?P<select>.*))?")
@@ -23,20 +22,20 @@ def is_synthetic(spec: str) -> bool:
     return SPEC.fullmatch(spec) is not None
 
 
-def load_synthetic(spec: str, languages: Sequence[str] | None = None) -> list[Problem]:
-    """The problems ``spec`` names; languages beyond the ten with solutions get variants with the io
-    tests only (for evaluation). DataError names the spec and what is wrong with it."""
+def parse_synthetic(spec: str) -> tuple[Corpus, list[str] | None]:
+    """The corpus and the families (None: all) ``spec`` names; DataError says what is wrong with it."""
     match = SPEC.fullmatch(spec)
     if match is None:
         raise DataError(f"{spec}: a synthetic dataset is {SPEC_HELP.split(' (')[0]}")
     size = _number(spec, match["size"], "size", Corpus.size, minimum=1)
     seed = _number(spec, match["seed"], "seed", Corpus.seed, minimum=0)
-    problems = Corpus(size, seed).problems(_families(spec, match["select"]))
-    extra = [language_of(name, spec, "languages") for name in languages or ()]
-    extra = [lang for lang in dict.fromkeys(extra) if lang not in LANGUAGES]
-    if extra:
-        problems = [_with_languages(p, extra) for p in problems]
-    return problems
+    return Corpus(size, seed), _families(spec, match["select"])
+
+
+def load_synthetic(spec: str) -> list[Problem]:
+    """The problems ``spec`` names, each with a reference solution in every one of LANGUAGES."""
+    corpus, names = parse_synthetic(spec)
+    return corpus.problems(names)
 
 
 def _number(spec: str, text: str | None, what: str, default: int, minimum: int) -> int:
@@ -62,18 +61,14 @@ def _families(spec: str, select: str | None) -> list[str] | None:
     return names
 
 
-def _with_languages(problem: Problem, languages: list[str]) -> Problem:
-    tests = problem.variants["python"].io_tests
-    extra = {lang: Variant(lang, problem.description, None, tests) for lang in languages}
-    return Problem(
-        problem.task_id,
-        problem.description,
-        {**problem.variants, **extra},
-        problem.split,
-        problem.difficulty,
-        problem.title,
-        problem.source,
-    )
-
-
-__all__ = ["HELD_OUT", "LANGUAGES", "REGISTRY", "SPEC_HELP", "Corpus", "family_of", "is_synthetic", "load_synthetic"]
+__all__ = [
+    "HELD_OUT",
+    "LANGUAGES",
+    "REGISTRY",
+    "SPEC_HELP",
+    "Corpus",
+    "family_of",
+    "is_synthetic",
+    "load_synthetic",
+    "parse_synthetic",
+]
