@@ -192,7 +192,7 @@ class ParallelMixtureDataModule(L.LightningDataModule):
             self.train_rows = self.prompts(train, [self.source_language])[self.source_language]
             return
         with checks.prefixed(f"{KEY}.mixture"):
-            examples = MixtureBuilder(self.mixture, self.tokenizer, self.style).build(train)
+            examples = MixtureBuilder(self.mixture, self.tokenizer, self.style, self.hparams.max_length).build(train)
         self.train_rows = self._tokenize(examples)
         self.report = mixture_report(self.train_rows)
         val = [p for p in self.eval_problems if self.source_language in p.parallel_group()]
@@ -208,14 +208,15 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         return [row for row in rows if row is not None]
 
     def prompts(self, problems: Sequence[Problem], languages: Sequence[str]) -> dict[str, list[PromptItem]]:
-        """Prompts of every problem that has a tested variant in each language."""
+        """Prompts of every problem that has a tested variant in each language (any language, for io
+        problems)."""
         sets: dict[str, list[PromptItem]] = {}
         for lang in languages:
-            variants = [(p.task_id, p.variants[lang]) for p in problems if lang in p.variants]
+            variants = [(p.task_id, p.variant(lang)) for p in problems]
             sets[lang] = [
                 PromptItem(task_id, lang, variant_prompt(v, self.tokenizer, self.style), v)
                 for task_id, v in variants
-                if v.has_tests
+                if v is not None and v.has_tests
             ]
         return sets
 
