@@ -116,7 +116,7 @@ class MixtureBuilder:
         pools = {lang: [p for p in problems if _solved(p, lang)] for lang in cfg.languages}
         empty = [lang for lang, share in cfg.languages.items() if share > 0 and not pools[lang]]
         if empty:
-            raise DataError(f"languages: no training problem has a solution in {', '.join(empty)}")
+            raise DataError(f"no training problem has a solution in {', '.join(empty)}")
         per_language = allocate(self._total(pools), cfg.languages)
         examples: list[Example] = []
         for lang, count in per_language.items():
