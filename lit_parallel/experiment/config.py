@@ -48,6 +48,17 @@ class ExperimentConfig:
     becomes ``--limit 6 --max-new-tokens 192``); its ``--seed`` is the stage's seed."""
     alignment: dict | None = None
     """``lit-parallel align`` options, or None to skip the alignment measurements."""
+    treatment: str = "parallel"
+    """The arm whose advantage the verdict is about (Parallel-SFT); no verdict when it is not an arm."""
+    against: list[str] | None = None
+    """The arms it is compared with, each paired per problem (default: every other arm)."""
+
+    @property
+    def comparisons(self) -> list[str]:
+        """The arms the treatment is compared with; none when the treatment is not an arm."""
+        if self.treatment not in self.arms:
+            return []
+        return [arm for arm in self.arms if arm != self.treatment] if self.against is None else list(self.against)
 
     @property
     def base_config(self) -> str:
@@ -95,6 +106,11 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     arms = {name: arm_of(value, f"{path}:{lines['arms']}: field 'arms.{name}'") for name, value in raw["arms"].items()}
     if not any(arm.config for arm in arms.values()) and not raw.get("rl_config"):
         raise DataError(f"{path}:{lines['arms']}: field 'arms': no arm has an SFT config and there is no rl_config")
+    for key in ("treatment", "against"):
+        names = raw.get(key) or []
+        for name in [names] if isinstance(names, str) else names:
+            if name not in arms:
+                raise DataError(f"{path}:{lines[key]}: field '{key}': {name!r} is not an arm ({', '.join(arms)})")
     here = Path(path).resolve().parent
 
     def locate(key: str, value: str | None) -> str | None:
