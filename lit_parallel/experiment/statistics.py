@@ -100,8 +100,9 @@ def percentile_interval(values: Sequence[float], means: np.ndarray, level: float
 
 
 def interval(scores: Scores | Sequence[float], resamples: int = RESAMPLES, seed: int = SEED) -> Interval | None:
-    """The mean over problems and its 95% percentile bootstrap interval; None without problems."""
-    values = list(scores.values()) if isinstance(scores, dict) else list(scores)
+    """The mean over problems and its 95% percentile bootstrap interval; None without problems. Problems
+    are taken in task_id order, so the interval depends on the scores, not on the order they were read in."""
+    values = [scores[task] for task in sorted(scores)] if isinstance(scores, dict) else list(scores)
     if not values:
         return None
     return percentile_interval(values, resample_means(values, resamples, seed))
