@@ -14,9 +14,9 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_parallel.cli import main
+from lit_parallel.errors import DataError
 from lit_parallel.experiment import load_experiment, plan, write_report
 from lit_parallel.experiment.statistics import interval
-from lit_parallel.problems.schema import DataError
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
 EXPERIMENTS = sorted(TINY.parent.glob("*.yaml"))
