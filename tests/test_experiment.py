@@ -198,6 +198,7 @@ def test_shipped_experiments_parse_and_plan(experiment):
         ({"arms": {"a": "configs/tiny/missing.yaml"}}, r"experiment\.yaml:\d+: field 'a': no such config"),
         ({"seedz": [1]}, r"experiment\.yaml:\d+: field 'seedz' is unknown"),
         ({"arms": {"a": 3}}, r"experiment\.yaml:\d+: field 'arms\.a': must be a config path"),
+        ({"against": ["baseline", "nobody"]}, r"experiment\.yaml:\d+: field 'against': 'nobody' is not an arm"),
     ],
 )
 def test_bad_experiment_files_name_the_place(tmp_path, change, message):
