@@ -83,12 +83,17 @@ def check_report_against_stage_files(report: str, run: Path, experiment: dict) -
         for lang in experiment["evaluation"]["languages"]:
             assert row[lang] == expected(per_problem(run, row["arm"], row["stage"], lang, seeds))[0]
     transfers = {
-        arm: {lang: minus(*(per_problem(run, arm, p, lang, seeds) for p in ("rl", "sft"))) for lang in targets}
+        arm: {
+            lang: minus(*(per_problem(run, arm, p, lang, seeds) for p in ("rl", "sft")))
+            for lang in [experiment["source_language"], *targets]
+        }
         for arm in experiment["arms"]
     }
     [moved] = tables(report, "## Transfer")
     for row in moved:
         arm = row["arm (RL from)"].split(" ")[0]
+        source = experiment["source_language"]
+        assert row[f"{source} (RL's own)"] == expected(transfers[arm][source], signed=True)[0]
         for lang in targets:
             assert row[lang] == expected(transfers[arm][lang], signed=True)[0]
     differences, verdicts = tables(report, f"## {ours} against the other arms")
@@ -276,3 +281,39 @@ def test_the_verdict_cannot_tell_when_the_arms_disagree(tmp_path):
         "verdict": "**cannot tell**",
     }
     assert verdict_of(report) == {"go": "cannot tell", "php": "cannot tell", "overall": "cannot tell"}
+
+
+def test_the_budgets_come_from_the_training_logs_and_an_arm_off_budget_is_flagged(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    hand_built_run(tmp_path, {})
+    tokens = {"baseline": 1000, "control": 1200, "parallel": 1010}  # the control trained on 19% more
+    for stage in plan(load_experiment(tmp_path / "experiment.yaml")):
+        if stage.kind != "fit":
+            continue
+        logs = stage.directory / "tb" / "version_0"
+        with SummaryWriter(str(logs)) as writer:
+            for step in range(3):
+                if stage.point == "sft":  # the answer-token counters only grow
+                    writer.add_scalar("train/answer_tokens/python", tokens[stage.arm] * (step + 1) / 3, step)
+                else:  # the control's groups never had spread
+                    writer.add_scalar("rl/reward_mean", 0.25, step)
+                    writer.add_scalar("rl/all_equal_groups", 1.0 if stage.arm == "control" else step / 4, step)
+        reward = {"reward": {"kind": "partial", "format_penalty": 0.5}}
+        (logs / "config.yaml").write_text(yaml.safe_dump({"model": {"init_args": reward}}))
+        stage.marker.write_text('{"seconds": 1}')
+    experiment = load_experiment(tmp_path / "experiment.yaml")
+    report = write_report(experiment, "by hand", "now", 0.0).read_text()
+    sft, rl = tables(report, "## Budgets and reward")
+    assert {row["SFT arm"]: row["answer tokens trained (mean over seeds)"] for row in sft} == {
+        arm: str(n) for arm, n in tokens.items()
+    }
+    assert "**Not the same SFT budget**: against parallel's tokens, control +19%." in report
+    assert {row["RL arm"]: row["share of all-equal groups"] for row in rl} == {
+        "baseline": "0.25",
+        "control": "1.00",
+        "parallel": "0.25",
+    }
+    assert {row["reward"] for row in rl} == {"partial, format penalty 0.5"}
+    assert {row["steps per stage"] for row in rl} == {"3"} and {row["seeds"] for row in rl} == {"2"}
+    assert "**RL had almost no signal in control**" in report

@@ -122,12 +122,16 @@ def problem_counts(cells: Cells, languages: Sequence[str]) -> str:
 
 
 def transfer_table(cells: Cells, experiment: ExperimentConfig) -> list[str]:
-    columns = [*experiment.targets, MEAN]
+    """Per arm: RL's change in the source language (what it trained on) and in each target (transfer)."""
+    source, targets = experiment.source_language, experiment.targets
+    columns = [f"{source} (RL's own)", *targets, MEAN]
     lines = ["| arm (RL from) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for arm in experiment.arms:
-        deltas = with_mean({lang: transfer(cells, arm, lang, experiment.arms) for lang in experiment.targets})
-        start = start_of(arm, experiment.arms)[1]
-        lines.append(f"| {arm} ({start}) | " + " | ".join(text(deltas[c], signed=True) for c in columns) + " |")
+        deltas = with_mean({lang: transfer(cells, arm, lang, experiment.arms) for lang in targets})
+        texts = [
+            text(scores, signed=True) for scores in (transfer(cells, arm, source, experiment.arms), *deltas.values())
+        ]
+        lines.append(f"| {arm} ({start_of(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
     return lines
 
 
@@ -269,7 +273,7 @@ def budget_lines(stages: Sequence[Stage], experiment: ExperimentConfig) -> list[
         lines += [*sft, ""]
     if rl:
         lines += ["Every RL stage runs the same RL config and arguments (the budget is the same by construction).", ""]
-        lines += [*rl, "", training_logs.SPREAD, ""]
+        lines += [*rl, ""]
     return lines
 
 

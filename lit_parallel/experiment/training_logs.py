@@ -18,6 +18,8 @@ import yaml
 
 from lit_parallel.experiment.pipeline import Stage
 
+NO_SIGNAL = 0.9
+"""RL arms with at least this share of all-equal groups are flagged: their RL learnt next to nothing."""
 TOKEN_TOLERANCE = 0.05
 """SFT arms whose answer tokens differ from the treatment's by more than this share are flagged."""
 SPREAD = (
@@ -92,7 +94,7 @@ def sft_budget_lines(stages: Sequence[Stage], treatment: str | None) -> list[str
 
 def rl_lines(stages: Sequence[Stage]) -> list[str]:
     """Per RL arm: the reward, steps, mean reward and the share of groups whose rewards were all equal."""
-    rows = []
+    rows, silent = [], []
     for arm, done in fits(stages, "rl").items():
         logged = [scalars(stage) for stage in done]
         rewards = sorted({r for r in map(rl_reward, done) if r})
@@ -106,7 +108,12 @@ def rl_lines(stages: Sequence[Stage]) -> list[str]:
             f"{statistics.mean(equal):.2f}" if equal else "-",
         ]
         rows.append(f"| {arm} | " + " | ".join(cells) + f" | {len(done)} |")
+        if equal and statistics.mean(equal) >= NO_SIGNAL:
+            silent.append(arm)
     if not rows:
         return []
     header = "| RL arm | reward | steps per stage | mean reward | share of all-equal groups | seeds |"
-    return [header, "|---|---|---|---|---|---|", *rows]
+    lines = [header, "|---|---|---|---|---|---|", *rows, "", SPREAD]
+    if silent:
+        lines[-1] += f" **RL had almost no signal in {', '.join(silent)}**: a reward with more spread is needed."
+    return lines
