@@ -38,6 +38,7 @@ def test_the_interval_narrows_with_more_problems_and_is_a_point_when_every_probl
     assert widths[1] < widths[0] / 2.5  # ~1/sqrt(n): 4x narrower for 16x the problems
     assert interval([0.0] * 30) == Interval(0.0, 0.0, 0.0, 30)
     assert interval({}) is None
+    assert Interval(-1e-17, -0.0004, 0.25, 3).format(signed=True) == "+0.000 [+0.000, +0.250]"
 
 
 def test_pairing_per_problem_sees_a_difference_that_independent_resampling_cannot():

@@ -51,7 +51,8 @@ METHOD = (
     f"({RESAMPLES} resamples, seed {SEED}). Seeds pooled: a problem's score is its mean over the cell's seeds "
     "(and samples). Differences are paired per problem: transfer is a problem's score after RL minus before "
     "RL at the same seed; an arm difference is the same problem in both arms. A verdict is `better` when the "
-    "interval lies above 0, `worse` below, `cannot tell` when it holds 0. A cell where every problem scores "
+    "interval lies above 0, `worse` below, `cannot tell` when it holds 0. A mean over targets averages each "
+    "problem over the targets first (problems measured in every target only). A cell where every problem scores "
     "the same (all 0, say) has a zero-width interval: the bootstrap cannot see past the problems measured."
 )
 
@@ -164,6 +165,11 @@ def verdict_lines(cells: Cells, experiment: ExperimentConfig) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(verdicts) + f" | **{agree(verdicts)}** |")
     overall = agree([verdict(found[other, "transfer"][MEAN]) for other in others])
     lines += ["", f"**Verdict: does RL on {experiment.source_language} transfer better after {ours}? {overall}.**"]
+    evidence = [f"{ours} - {o}: {iv.format(signed=True)}" for o in others if (iv := found[o, "transfer"][MEAN])]
+    lines += [
+        "",
+        "Transfer, mean over targets: " + ("; ".join(evidence) or "no problem measured in every target") + ".",
+    ]
     return lines
 
 

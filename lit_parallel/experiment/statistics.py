@@ -44,7 +44,8 @@ class Interval:
     def format(self, signed: bool = False) -> str:
         """``0.250 [0.125, 0.375]`` (``+0.250 [...]`` for a difference)."""
         spec = "+.3f" if signed else ".3f"
-        return f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
+        mean, low, high = (round(x, 3) + 0.0 for x in (self.mean, self.low, self.high))  # no "-0.000"
+        return f"{mean:{spec}} [{low:{spec}}, {high:{spec}}]"
 
 
 def passed(record: dict) -> float:
