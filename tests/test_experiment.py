@@ -204,6 +204,8 @@ def test_shipped_experiments_parse_and_plan(experiment):
         ({"seedz": [1]}, r"experiment\.yaml:\d+: field 'seedz' is unknown"),
         ({"arms": {"a": 3}}, r"experiment\.yaml:\d+: field 'arms\.a': must be a config path"),
         ({"against": ["baseline", "nobody"]}, r"experiment\.yaml:\d+: field 'against': 'nobody' is not an arm"),
+        ({"treatment": ["parallel"]}, r"experiment\.yaml:\d+: field 'treatment': \['parallel'\] is not an arm"),
+        ({"against": "baseline"}, r"experiment\.yaml:\d+: field 'against': must be a list of arm names"),
     ],
 )
 def test_bad_experiment_files_name_the_place(tmp_path, change, message):
@@ -214,10 +216,15 @@ def test_bad_experiment_files_name_the_place(tmp_path, change, message):
 PROBLEMS = [f"p{i:02d}" for i in range(40)]
 
 
-def hand_built_run(tmp_path: Path, solved: dict[tuple[str, str], dict[str, range]]) -> tuple[str, Path, dict]:
+def hand_built_run(
+    tmp_path: Path, solved: dict[tuple[str, str], dict[str, range]], rl_only: bool = False
+) -> tuple[str, Path, dict]:
     """An experiment's evaluation files written by hand, then its report. ``solved``: (arm, point) ->
-    language -> the problems whose one sample passes (seed 1 also loses the last of them)."""
-    arms = {arm: "configs/tiny/sft.yaml" for arm in ("baseline", "control", "parallel")}
+    language -> the problems whose one sample passes (seed 1 also loses the last of them); ``rl_only``
+    adds an arm of RL straight from the base model."""
+    arms = {arm: "configs/tiny/sft.yaml" for arm in ("baseline", "control", "parallel")} | (
+        {"rl_only": None} if rl_only else {}
+    )
     config = {
         **yaml.safe_load(TINY.read_text()),
         **{"output_dir": str(tmp_path / "run"), "arms": arms, "seeds": [0, 1], "alignment": None},
@@ -317,3 +324,16 @@ def test_the_budgets_come_from_the_training_logs_and_an_arm_off_budget_is_flagge
     assert {row["reward"] for row in rl} == {"partial, format penalty 0.5"}
     assert {row["steps per stage"] for row in rl} == {"3"} and {row["seeds"] for row in rl} == {"2"}
     assert "**RL had almost no signal in control**" in report
+
+
+def test_rl_from_the_base_model_transfers_from_the_base_models_own_scores(tmp_path):
+    solved = {("base", "base"): {"go": range(4)}, ("rl_only", "rl"): {"go": range(20), "python": range(30)}}
+    report, run, _ = hand_built_run(tmp_path, solved, rl_only=True)
+    [moved] = tables(report, "## Transfer")
+    row = next(row for row in moved if row["arm (RL from)"] == "rl_only (base)")
+    base, after = (per_problem(run, arm, point, "go", [0, 1]) for arm, point in [("base", "base"), ("rl_only", "rl")])
+    assert row["go"] == expected(minus(after, base), signed=True)[0] and row["go"].startswith("+0.40")
+    assert row["python (RL's own)"].startswith("+0.73")  # (30 + 29) / 2 of 40 problems, from 0
+    # The verdict compares parallel with every other arm by default, RL from the base model included.
+    [_, verdicts] = tables(report, "## parallel against the other arms")
+    assert verdicts[0]["transfer vs rl_only"] == "worse"

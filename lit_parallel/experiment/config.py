@@ -83,6 +83,17 @@ def arm_of(value: object, where: str) -> Arm:
     raise DataError(f"{where}: must be a config path, null, or {{config: PATH, args: [...]}}")
 
 
+def check_comparison(raw: dict, arms: dict[str, Arm], path: str | Path, lines: dict[str, int]) -> None:
+    """``treatment`` names an arm and ``against`` is a list of arm names."""
+    against = raw.get("against")
+    if against is not None and not isinstance(against, list):
+        raise DataError(f"{path}:{lines['against']}: field 'against': must be a list of arm names")
+    named = [("treatment", raw["treatment"])] if "treatment" in raw else []
+    for key, name in named + [("against", name) for name in against or []]:
+        if not isinstance(name, str) or name not in arms:
+            raise DataError(f"{path}:{lines[key]}: field '{key}': {name!r} is not an arm ({', '.join(arms)})")
+
+
 def load_experiment(path: str | Path) -> ExperimentConfig:
     """The experiment of a YAML file; a DataError names the file, line and field of what is wrong."""
     text = Path(path).read_text()
@@ -106,11 +117,7 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     arms = {name: arm_of(value, f"{path}:{lines['arms']}: field 'arms.{name}'") for name, value in raw["arms"].items()}
     if not any(arm.config for arm in arms.values()) and not raw.get("rl_config"):
         raise DataError(f"{path}:{lines['arms']}: field 'arms': no arm has an SFT config and there is no rl_config")
-    for key in ("treatment", "against"):
-        names = raw.get(key) or []
-        for name in [names] if isinstance(names, str) else names:
-            if name not in arms:
-                raise DataError(f"{path}:{lines[key]}: field '{key}': {name!r} is not an arm ({', '.join(arms)})")
+    check_comparison(raw, arms, path, lines)
     here = Path(path).resolve().parent
 
     def locate(key: str, value: str | None) -> str | None:
