@@ -6,14 +6,16 @@ import argparse
 import sys
 from collections import Counter
 
+from lit_parallel import checks
 from lit_parallel.commands.common import DATASET_HELP, format_table
 from lit_parallel.execution import Executor, Limits
-from lit_parallel.modeling import PACKAGED, load_tokenizer
+from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
 from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import reference_programs
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    checks.check_data(args)
     programs = reference_programs(load_problems(args.dataset, args.languages))
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
         results = executor.run(programs)
@@ -28,6 +30,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    checks.check_data(args)
+    with checks.prefixed("--tokenizer"):
+        check_source(args.tokenizer, needs="tokenizer_config.json")
     problems = load_problems(args.dataset, args.languages)
     tokenizer = load_tokenizer(args.tokenizer)
     languages = sorted({lang for p in problems for lang in p.variants})
