@@ -125,10 +125,13 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
     check_report_against_stage_files(report, out, yaml.safe_load(path.read_text()))
     # The budgets: the SFT stages' answer tokens and the RL stages' reward, from their own logs.
     [sft_budget, rl_budget] = tables(report, "## Budgets and reward")
-    assert [row["SFT arm"] for row in sft_budget] == ["baseline", "parallel"]
-    events = EventAccumulator(str(out / "parallel" / "seed=0" / "sft" / "tb" / "version_0")).Reload()
-    tokens = sum(events.Scalars(t)[-1].value for t in events.Tags()["scalars"] if t.startswith("train/answer_tokens/"))
-    assert float(sft_budget[1]["answer tokens trained (mean over seeds)"]) == round(tokens)
+    assert [row["SFT arm"] for row in sft_budget] == ["baseline", "control", "parallel"]
+    for row in sft_budget:
+        events = EventAccumulator(str(out / row["SFT arm"] / "seed=0" / "sft" / "tb" / "version_0")).Reload()
+        answers = [t for t in events.Tags()["scalars"] if t.startswith("train/answer_tokens/")]
+        assert float(row["answer tokens trained (mean over seeds)"]) == round(
+            sum(events.Scalars(t)[-1].value for t in answers)
+        )
     assert {row["reward"] for row in rl_budget} == {"pass"}  # configs/tiny/grpo.yaml's binary reward
     events = EventAccumulator(str(out / "parallel" / "seed=0" / "rl" / "tb" / "version_0")).Reload()
     equal = statistics.mean(e.value for e in events.Scalars("rl/all_equal_groups"))
