@@ -17,7 +17,7 @@ from lit_parallel.prompts import (
     multi_message,
     render_prompt,
     render_target,
-    translate_message,
+    translation_prompt,
     variant_prompt,
 )
 
@@ -146,8 +146,7 @@ class MixtureBuilder:
     def translation(self, problem: Problem, language: str) -> Example:
         programs = problem.parallel_group()
         source = self.config.source_language
-        message = translate_message(source, programs[source], language)
-        prompt = render_prompt(message, language, self.tokenizer, self.style)
+        prompt = translation_prompt(source, programs[source], language, self.tokenizer, self.style)
         return Example(problem.task_id, language, "translation", prompt, render_target(programs[language]))
 
 

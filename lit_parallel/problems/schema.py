@@ -142,6 +142,25 @@ def problem_from_record(record: object, where: str) -> Problem:
     return Problem(task_id, description, variants, split, difficulty, str(record.get("title", "")), where)
 
 
+def problem_record(problem: Problem) -> dict:
+    """``problem`` as a record of the project's JSONL format: what ``problem_from_record`` reads back.
+
+    The format holds io problems only (one list of tests, shared by every language).
+    """
+    tests = {variant.io_tests for variant in problem.variants.values()}
+    if len(tests) != 1 or not next(iter(tests)) or any(v.completion for v in problem.variants.values()):
+        raise DataError(f"{problem.source}: problem {problem.task_id!r}: the project's format holds io problems only")
+    optional = {"title": problem.title or None, "difficulty": problem.difficulty}
+    return {
+        "task_id": problem.task_id,
+        **{key: value for key, value in optional.items() if value is not None},
+        "description": problem.description,
+        "tests": [{"stdin": case.stdin, "stdout": case.stdout} for case in next(iter(tests))],
+        "solutions": problem.parallel_group(),
+        "split": problem.split,
+    }
+
+
 def read_jsonl(path: Path) -> Iterator[Problem]:
     """Problems of a JSONL file in the project's format; DataError on the first bad line."""
     with Path(path).open() as fh:
