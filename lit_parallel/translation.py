@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lit_parallel.errors import DataError
 from lit_parallel.evaluation import Generate, Job, record, run_jobs
 from lit_parallel.execution import Executor, Verdict
-from lit_parallel.problems.schema import DataError, Problem, Variant, language_of, problem_record, require
+from lit_parallel.problems.schema import Problem, Variant, language_of, problem_record, require
 from lit_parallel.prompts import PromptStyle, translation_prompt
 from lit_parallel.sampling import SamplingSpec
 
