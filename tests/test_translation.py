@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from datamodules.mixture import MixtureBuilder, MixtureConfig
-from lit_parallel.cli import main
+from lit_parallel.cli import build_parser, main
+from lit_parallel.commands.data import apply_translate_config
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.problems.corpus import bundled_corpus
 from lit_parallel.problems.schema import problem_record
 from lit_parallel.prompts import PromptStyle, translation_prompt
+from lit_parallel.trained import spec_from_config
 from lit_parallel.translation import Pair
 
 TARGETS = ("go", "php", "ruby", "lua")
@@ -25,6 +27,7 @@ BROKEN = {
     "lua": ('error("boom")\n', "runtime_error"),
 }
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
+GPU = Path(__file__).resolve().parents[1] / "configs" / "llama31_8b" / "translate.yaml"
 
 
 def corpus(train: int, evaluated: int) -> list:
@@ -208,3 +211,13 @@ def test_model_path_end_to_end_with_a_tiny_model_fitted_on_translations(tmp_path
     capsys.readouterr()
     assert main(args) == 0
     assert "0 candidates judged now, 4 by earlier runs" in capsys.readouterr().out
+
+
+def test_the_gpu_config_sets_known_options_and_flags_override_it():
+    args = build_parser().parse_args(["data", "translate", "--config", str(GPU), "--samples", "1"])
+    apply_translate_config(args)
+    assert args.dataset == "code-contests:hub:deepmind/code_contests@train" and args.source == "python"
+    assert args.to == list(TARGETS)
+    assert (args.samples, args.temperature, args.max_new_tokens, args.device) == (1, 0.2, 1024, "cuda")
+    spec = spec_from_config(GPU)
+    assert spec.source == "meta-llama/Llama-3.1-8B-Instruct" and spec.compute_dtype == "bfloat16"

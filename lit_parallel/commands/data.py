@@ -107,6 +107,7 @@ TRANSLATE_DEFAULTS = {
     "plain": False,
     "workers": None,
     "timeout": Limits.timeout_s,
+    "device": "auto",
 }
 """Options of ``data translate`` a config's ``translate:`` section may set (flags override it), and their defaults."""
 
@@ -130,6 +131,8 @@ def apply_translate_config(args: argparse.Namespace) -> None:
 
 def translation_model(args: argparse.Namespace) -> object:
     """The model of ``data translate``'s arguments, loaded only when there are samples to draw."""
+    import torch
+
     from lit_parallel.prompts import PromptStyle
     from lit_parallel.sampling import SamplingSpec, sample
     from lit_parallel.trained import load_inference_model
@@ -138,7 +141,8 @@ def translation_model(args: argparse.Namespace) -> object:
     spec = SamplingSpec(args.samples, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
 
     def load() -> tuple:
-        model, model_spec = load_inference_model(args)
+        device = args.device if args.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+        model, model_spec = load_inference_model(args, device)
         tokenizer = load_tokenizer(model_spec.source)
         generate = partial(sample, model, tokenizer, spec=spec, add_special_tokens=args.plain)
         return generate, tokenizer, PromptStyle(chat=not args.plain)
@@ -169,6 +173,7 @@ def add_translate_parser(data: argparse._SubParsersAction) -> None:
     tr.add_argument("--plain", action="store_true", default=None, help="plain prompts (base models), no chat template")
     tr.add_argument("--workers", type=int, help="programs judged at once (default: CPU count)")
     tr.add_argument("--timeout", type=float, help="wall-clock seconds per test run")
+    tr.add_argument("--device", help="where the model runs: cpu, cuda, cuda:N or auto (the default: a GPU if any)")
     tr.set_defaults(func=run_translate)
 
 
