@@ -238,7 +238,7 @@ def read_candidates(path: Path, problems: Sequence[Problem], pairs: Sequence[Pai
             if task_id not in known:
                 raise DataError(f"{where}: field 'task_id': no problem {task_id!r} in the dataset")
             if key not in by_key:
-                ignored["not a selected pair"] += 1
+                ignored["pairs not selected"] += 1
                 continue
             candidates.append(Candidate(by_key[key], counts[key], code, lineno))
             counts[key] += 1
