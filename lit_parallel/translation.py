@@ -24,7 +24,7 @@ from pathlib import Path
 from lit_parallel.errors import DataError
 from lit_parallel.evaluation import Generate, Job, record, run_jobs
 from lit_parallel.execution import Executor, Verdict
-from lit_parallel.problems.schema import Problem, Variant, language_of, problem_record, require
+from lit_parallel.problems.schema import Problem, Variant, json_lines, language_of, problem_record, require
 from lit_parallel.prompts import PromptStyle, translation_prompt
 from lit_parallel.sampling import SamplingSpec
 
@@ -183,6 +183,8 @@ class Model:
     """The generate callable, tokenizer and prompt style: called only when there is work to do."""
     chunk: int = 64
     """Jobs generated and judged before their judgements go to the ledger."""
+    progress: Callable[[int, int], None] = lambda done, total: None
+    """Told (jobs done, jobs to do) after each chunk."""
 
 
 def translate_with_model(pairs: Sequence[Pair], model: Model, executor: Executor, ledger: Ledger) -> None:
@@ -203,6 +205,7 @@ def translate_with_model(pairs: Sequence[Pair], model: Model, executor: Executor
             {**r, "from": sources[job.task_id, job.language], **provenance, "seed": job.seed(spec.seed)}
             for job, r in zip(batch, records, strict=True)
         )
+        model.progress(start + len(batch), len(jobs))
 
 
 @dataclass(frozen=True)
@@ -224,24 +227,17 @@ def read_candidates(path: Path, problems: Sequence[Problem], pairs: Sequence[Pai
     candidates: list[Candidate] = []
     ignored: Counter[str] = Counter()
     counts: Counter[Key] = Counter()
-    with path.open() as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not JSON ({exc.msg})") from None
-            task_id, code = require(row, "task_id", where), require(row, "code", where)
-            key = (task_id, language_of(require(row, "language", where), where))
-            if task_id not in known:
-                raise DataError(f"{where}: field 'task_id': no problem {task_id!r} in the dataset")
-            if key not in by_key:
-                ignored["pairs not selected"] += 1
-                continue
-            candidates.append(Candidate(by_key[key], counts[key], code, lineno))
-            counts[key] += 1
+    for lineno, row in json_lines(path):
+        where = f"{path}:{lineno}"
+        task_id, code = require(row, "task_id", where), require(row, "code", where)
+        key = (task_id, language_of(require(row, "language", where), where))
+        if task_id not in known:
+            raise DataError(f"{where}: field 'task_id': no problem {task_id!r} in the dataset")
+        if key not in by_key:
+            ignored["pairs not selected"] += 1
+            continue
+        candidates.append(Candidate(by_key[key], counts[key], code, lineno))
+        counts[key] += 1
     return candidates, ignored
 
 

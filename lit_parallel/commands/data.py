@@ -147,10 +147,12 @@ def translation_model(args: argparse.Namespace) -> object:
         generate = partial(sample, model, tokenizer, spec=spec, add_special_tokens=args.plain)
         return generate, tokenizer, PromptStyle(chat=not args.plain)
 
-    if args.checkpoint:
-        return Model(f"checkpoint:{args.checkpoint}", spec, load)
-    by = f"config:{args.config}" if args.config else args.model
-    return Model(by + (f"+adapter:{args.adapter}" if args.adapter else ""), spec, load)
+    def progress(done: int, total: int) -> None:
+        print(f"{done}/{total} candidates generated and judged", file=sys.stderr, flush=True)
+
+    by = (f"config:{args.config}" if args.config else args.model) + (f"+adapter:{args.adapter}" if args.adapter else "")
+    by = f"checkpoint:{args.checkpoint}" if args.checkpoint else by
+    return Model(by, spec, load, progress=progress)
 
 
 def add_translate_parser(data: argparse._SubParsersAction) -> None:

@@ -158,18 +158,23 @@ def problem_record(problem: Problem) -> dict:
     }
 
 
-def read_jsonl(path: Path) -> Iterator[Problem]:
-    """Problems of a JSONL file in the project's format; DataError on the first bad line."""
+def json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, record) for each non-blank line of a JSONL file; DataError on a line that is not JSON."""
     with Path(path).open() as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
             try:
-                record = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: not JSON ({exc.msg})") from None
-            yield problem_from_record(record, where)
+
+
+def read_jsonl(path: Path) -> Iterator[Problem]:
+    """Problems of a JSONL file in the project's format; DataError on the first bad line."""
+    for lineno, record in json_lines(path):
+        yield problem_from_record(record, f"{path}:{lineno}")
 
 
 def reference_programs(problems: Iterable[Problem]) -> list[Program]:
