@@ -65,6 +65,14 @@ def multi_message(description: str, languages: Sequence[str]) -> str:
     return f"Solve the following problem in {listed}, one code block per language, in that order.\n\n{description}"
 
 
+def problems_message(problems: Sequence[tuple[str, str]]) -> str:
+    """The instruction for solving several problems ``(description, language)``, each in its own
+    language, one code block each, in order."""
+    parts = [f"Problem {i}, in {display_name(lang)}:\n\n{text}" for i, (text, lang) in enumerate(problems, 1)]
+    head = "Solve each of the following problems in the language named with it, one code block per problem, in order."
+    return "\n\n".join([head, *parts])
+
+
 def translate_message(source: str, code: str, target: str) -> str:
     """The instruction for translating a program from one language to another."""
     return (

@@ -50,9 +50,8 @@ class Pair:
         return self.problem.parallel_group()[self.source]
 
     def variant(self) -> Variant:
-        """The target variant whose io tests judge a candidate (the source's tests: io tests are shared)."""
-        tests = self.problem.variants[self.source].io_tests
-        return self.problem.variants.get(self.target) or Variant(self.target, self.problem.description, None, tests)
+        """The target variant whose io tests judge a candidate (the problem's io tests: they are shared)."""
+        return self.problem.variant(self.target)
 
 
 @dataclass

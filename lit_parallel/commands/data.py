@@ -12,16 +12,18 @@ from pathlib import Path
 
 import yaml
 
+from lit_parallel import checks
 from lit_parallel.commands.common import DATASET_HELP, format_table
 from lit_parallel.errors import DataError
 from lit_parallel.execution import Executor, Limits
-from lit_parallel.modeling import PACKAGED, load_tokenizer
+from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
 from lit_parallel.problems.loading import load_problems
-from lit_parallel.problems.schema import language_of, reference_programs
-from lit_parallel.trained import add_model_arguments
+from lit_parallel.problems.schema import reference_programs
+from lit_parallel.trained import add_model_arguments, check_model_arguments
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    checks.check_data(args)
     programs = reference_programs(load_problems(args.dataset, args.languages))
     with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
         results = executor.run(programs)
@@ -36,6 +38,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    checks.check_data(args)
+    with checks.prefixed("--tokenizer"):
+        check_source(args.tokenizer, needs="tokenizer_config.json")
     problems = load_problems(args.dataset, args.languages)
     tokenizer = load_tokenizer(args.tokenizer)
     languages = sorted({lang for p in problems for lang in p.variants})
@@ -63,9 +68,11 @@ def run_translate(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     apply_translate_config(args)
+    checks.check_translate(args)
+    if not args.candidates:
+        check_model_arguments(args)
     problems = load_problems(args.dataset, args.languages)
-    targets = [language_of(name, "--to", "to") for name in args.to]
-    source = language_of(args.source, "--from", "from")
+    targets, [source] = checks.languages(args.to, "--to"), checks.languages([args.source], "--from")
     selection = tr.select(problems, source, targets, args.include_eval, args.limit)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     ledger = tr.Ledger(tr.ledger_path(args.output))

@@ -13,11 +13,13 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
+from lit_parallel.checks import existing_file
 from lit_parallel.experiment import RunCommand, StageFailed, load_experiment, plan, write_report
 from lit_parallel.experiment import run as run_stages
 
 
 def run(args: argparse.Namespace, run_command: RunCommand) -> int:
+    existing_file(args.config, "--config")
     experiment = load_experiment(args.config)
     if args.dry_run:
         for stage in plan(experiment):

@@ -4,8 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+
+def config_files(argv: Sequence[str]) -> list[str]:
+    """The ``--config`` files of a LightningCLI command line."""
+    after = [b for a, b in pairwise(argv) if a == "--config"]
+    return after + [a.removeprefix("--config=") for a in argv if a.startswith("--config=")]
 
 
 def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lit_parallel.errors import DataError
-from lit_parallel.execution import Program, TestCase, canonical_language, get_language
+from lit_parallel.execution import LANGUAGES, Program, TestCase, canonical_language, get_language
 from lit_parallel.execution.errors import ExecutionError
 
 SPLITS = ("train", "eval")
+RUNNABLE = frozenset(lang.name for lang in LANGUAGES)
+"""The languages the executor knows (installed here or not): those an io problem can be judged in."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,20 @@ class Problem:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self.variants)
+
+    def variant(self, language: str) -> Variant | None:
+        """The variant that judges a program in ``language`` (a registry name), or None.
+
+        An io problem has one in every language the executor runs: stdin/stdout tests are
+        language-neutral, so a language without a reference solution gets the statement and the tests
+        alone. Script and completion tests are written for one language and never carry over.
+        """
+        if language in self.variants:
+            return self.variants[language]
+        neutral = next((v for v in self.variants.values() if v.io_tests and not v.completion), None)
+        if neutral is None or language not in RUNNABLE:
+            return None
+        return Variant(language, neutral.prompt, None, neutral.io_tests)
 
     def parallel_group(self) -> dict[str, str]:
         """The reference solutions of this problem as standalone programs, by language."""
