@@ -22,7 +22,7 @@ from lit_parallel.prompts import (
     problems_message,
     render_prompt,
     render_target,
-    translate_message,
+    translation_prompt,
     variant_prompt,
 )
 
@@ -217,8 +217,7 @@ class MixtureBuilder:
     def translation(self, problem: Problem, language: str) -> Example:
         programs = problem.parallel_group()
         source = self.config.source_language
-        message = translate_message(source, programs[source], language)
-        prompt = render_prompt(message, language, self.tokenizer, self.style)
+        prompt = translation_prompt(source, programs[source], language, self.tokenizer, self.style)
         shown = ((problem.task_id, source), (problem.task_id, language))
         return Example(problem.task_id, language, "translation", prompt, render_target(programs[language]), shown)
 

@@ -21,6 +21,7 @@ EVAL = ["evaluate", "--dataset", "bundled", "--output", "{tmp}/eval.json"]
 TINY_EVAL = [*EVAL, "--config", str(TINY_SFT)]
 EXEC = ["exec", "--input", "{tmp}/programs.jsonl", "--output", "{tmp}/verdicts.jsonl"]
 ALIGN = ["align", "--output", "{tmp}/align.json"]
+TRANSLATE = ["data", "translate", "--dataset", "bundled", "--output", "{tmp}/translated.jsonl"]
 
 
 def mixture(**changes: object) -> dict:
@@ -150,6 +151,17 @@ CASES = {
     "evaluate-workers-zero": ([*EVAL, "--workers", "0"], "--workers: must be at least 1"),
     "evaluate-output-is-dir": ([*EVAL, "--output", "{tmp}/a_dir"], "--output: .*a_dir is a directory"),
     "evaluate-missing-dataset": ([*EVAL, "--dataset", "nosuch.jsonl"], "nosuch.jsonl: no such file"),
+    # data translate
+    "translate-data-only-target": (
+        [*TRANSLATE, "--to", "go", "kotlin"],
+        "--to: the executor cannot run kotlin",
+    ),
+    "translate-samples-zero": ([*TRANSLATE, "--to", "go", "--samples", "0"], "--samples: must be at least 1, got 0"),
+    "translate-missing-candidates": (
+        [*TRANSLATE, "--to", "go", "--candidates", "{tmp}/nosuch.jsonl"],
+        "--candidates: .*nosuch.jsonl: no such file",
+    ),
+    "translate-no-targets": ([*TRANSLATE], r"data translate: --to is required \(or translate.to in --config\)"),
     # align
     "align-unknown-language": ([*ALIGN, "--languages", "python", "klingon"], "--languages: unknown language 'klingon'"),
     "align-limit-one": ([*ALIGN, "--limit", "1"], "--limit: must be at least 2, got 1"),
