@@ -22,7 +22,7 @@ from lit_parallel.prompts import (
     problems_message,
     render_prompt,
     render_target,
-    translate_message,
+    translation_prompt,
     variant_prompt,
 )
 
@@ -116,7 +116,7 @@ class MixtureBuilder:
         pools = {lang: [p for p in problems if _solved(p, lang)] for lang in cfg.languages}
         empty = [lang for lang, share in cfg.languages.items() if share > 0 and not pools[lang]]
         if empty:
-            raise DataError(f"languages: no training problem has a solution in {', '.join(empty)}")
+            raise DataError(f"no training problem has a solution in {', '.join(empty)}")
         per_language = allocate(self._total(pools), cfg.languages)
         examples: list[Example] = []
         for lang, count in per_language.items():
@@ -217,8 +217,7 @@ class MixtureBuilder:
     def translation(self, problem: Problem, language: str) -> Example:
         programs = problem.parallel_group()
         source = self.config.source_language
-        message = translate_message(source, programs[source], language)
-        prompt = render_prompt(message, language, self.tokenizer, self.style)
+        prompt = translation_prompt(source, programs[source], language, self.tokenizer, self.style)
         shown = ((problem.task_id, source), (problem.task_id, language))
         return Example(problem.task_id, language, "translation", prompt, render_target(programs[language]), shown)
 

@@ -191,7 +191,7 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         if self.hparams.mode == "rl":
             self.train_rows = self.prompts(train, [self.source_language])[self.source_language]
             return
-        with checks.prefixed(f"{KEY}.mixture"):
+        with checks.prefixed(f"{KEY}.mixture.languages"):
             examples = MixtureBuilder(self.mixture, self.tokenizer, self.style, self.hparams.max_length).build(train)
         self.train_rows = self._tokenize(examples)
         self.report = mixture_report(self.train_rows)

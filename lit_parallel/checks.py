@@ -172,12 +172,29 @@ def check_evaluate(args: argparse.Namespace) -> None:
         choices(targets, evaluated, "--targets")
     pass_at_k(args.k, args.n)
     at_least(args.limit, 1, "--limit")
+    sampling(args)
+    execution(args)
+    output_file(args.output, "--output")
+
+
+def sampling(args: argparse.Namespace) -> None:
+    """``--temperature``, ``--top-p``, ``--max-new-tokens`` and ``--batch-size`` of a command that samples."""
     at_least(args.temperature, 0, "--temperature")
     if not 0 < args.top_p <= 1:
         raise DataError(f"--top-p: must be in (0, 1], got {args.top_p}")
     at_least(args.max_new_tokens, 1, "--max-new-tokens")
     at_least(args.batch_size, 1, "--batch-size")
+
+
+def check_translate(args: argparse.Namespace) -> None:
+    """``lit-parallel data translate``: the targets are judged here, so they must run here."""
+    languages(args.to, "--to", runnable=True)
+    languages([args.source], "--from")
+    at_least(args.limit, 1, "--limit")
+    at_least(args.samples, 1, "--samples")
+    sampling(args)
     execution(args)
+    existing_file(args.candidates, "--candidates")
     output_file(args.output, "--output")
 
 

@@ -32,11 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    lightning = bool(argv) and argv[0] in LIGHTNING_COMMANDS
     try:
-        if argv and argv[0] in LIGHTNING_COMMANDS:
-            # The project's classes name the config key; the config files say where it is.
-            with checks.prefixed(", ".join(config_files(argv)) or "config"):
-                build_lightning_cli(argv)
+        if lightning:
+            build_lightning_cli(argv)
             return 0
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -44,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         error = checks.data_error(exc)
         if error is None:
             raise
-        print(f"lit-parallel: {error}", file=sys.stderr)
+        # The project's classes name their config key; the config files say where that key is.
+        where = "".join(f"{path}: " for path in config_files(argv)) if lightning else ""
+        print(f"lit-parallel: {where}{error}", file=sys.stderr)
         return 2
 
 

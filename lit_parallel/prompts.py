@@ -94,6 +94,12 @@ def render_prompt(message: str, language: str, tokenizer: object, style: PromptS
     return header + opening
 
 
+def translation_prompt(source: str, code: str, target: str, tokenizer: object, style: PromptStyle) -> str:
+    """The prompt for translating ``code`` from ``source`` to ``target``: what SFT's translation examples
+    and ``lit-parallel data translate`` both show the model."""
+    return render_prompt(translate_message(source, code, target), target, tokenizer, style)
+
+
 def variant_prompt(variant: Variant, tokenizer: object, style: PromptStyle) -> str:
     """The prompt for solving ``variant``: what SFT, RL and evaluation all show the model."""
     prefix = variant.prompt if variant.completion else ""

@@ -86,11 +86,13 @@ def check_model_arguments(args: argparse.Namespace) -> None:
             check_source(args.adapter, needs="adapter_config.json")
 
 
-def load_inference_model(args: argparse.Namespace) -> tuple[torch.nn.Module, ModelSpec]:
-    """The model the arguments of ``add_model_arguments`` name, in eval mode, and its spec."""
+def load_inference_model(
+    args: argparse.Namespace, device: torch.device | str = "cpu"
+) -> tuple[torch.nn.Module, ModelSpec]:
+    """The model the arguments of ``add_model_arguments`` name, on ``device`` in eval mode, and its spec."""
     if args.checkpoint:
-        model, spec = load_checkpoint(args.checkpoint)
+        model, spec = load_checkpoint(args.checkpoint, device)
         return model.eval(), spec
     spec = spec_from_config(args.config) if args.config else ModelSpec(args.model, quantization="none")
     spec = replace(spec, lora=None, adapter=args.adapter, quantization=args.quantization or spec.quantization)
-    return load_model(spec).eval(), spec
+    return load_model(spec, device).eval(), spec

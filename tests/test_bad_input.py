@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lit_parallel.commands.lightning import LIGHTNING_COMMANDS
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY_SFT = ROOT / "configs" / "tiny" / "sft.yaml"
 EVAL = ["evaluate", "--dataset", "bundled", "--output", "{tmp}/eval.json"]
 TINY_EVAL = [*EVAL, "--config", str(TINY_SFT)]
 EXEC = ["exec", "--input", "{tmp}/programs.jsonl", "--output", "{tmp}/verdicts.jsonl"]
 ALIGN = ["align", "--output", "{tmp}/align.json"]
+TRANSLATE = ["data", "translate", "--dataset", "bundled", "--output", "{tmp}/translated.jsonl"]
 
 
 def mixture(**changes: object) -> dict:
@@ -148,12 +151,19 @@ CASES = {
     "evaluate-workers-zero": ([*EVAL, "--workers", "0"], "--workers: must be at least 1"),
     "evaluate-output-is-dir": ([*EVAL, "--output", "{tmp}/a_dir"], "--output: .*a_dir is a directory"),
     "evaluate-missing-dataset": ([*EVAL, "--dataset", "nosuch.jsonl"], "nosuch.jsonl: no such file"),
-    "evaluate-language-without-problems": (
-        [*TINY_EVAL, "--languages", "python", "rust"],
-        "--languages: no evaluation problem with tests in rust",
+    # data translate
+    "translate-data-only-target": (
+        [*TRANSLATE, "--to", "go", "kotlin"],
+        "--to: the executor cannot run kotlin",
     ),
+    "translate-samples-zero": ([*TRANSLATE, "--to", "go", "--samples", "0"], "--samples: must be at least 1, got 0"),
+    "translate-missing-candidates": (
+        [*TRANSLATE, "--to", "go", "--candidates", "{tmp}/nosuch.jsonl"],
+        "--candidates: .*nosuch.jsonl: no such file",
+    ),
+    "translate-no-targets": ([*TRANSLATE], r"data translate: --to is required \(or translate.to in --config\)"),
     # align
-    "align-unknown-language": ([*ALIGN, "--languages", "python", "klingon"], "languages: .*unknown language 'klingon'"),
+    "align-unknown-language": ([*ALIGN, "--languages", "python", "klingon"], "--languages: unknown language 'klingon'"),
     "align-limit-one": ([*ALIGN, "--limit", "1"], "--limit: must be at least 2, got 1"),
     "align-missing-compare": ([*ALIGN, "--compare", "{tmp}/old.json"], "--compare: .*old.json: no such file"),
     "align-missing-model": ([*ALIGN, "--model", "/nonexistent"], "--model: /nonexistent: no such file"),
@@ -165,7 +175,7 @@ CASES = {
     # LightningCLI configs: the project's classes name the config key.
     "fit-unknown-language": (
         ["fit", "--config", "{tmp}/klingon.yaml"],
-        ".*klingon.yaml: data.init_args.mixture.languages: unknown language 'klingon'",
+        "data.init_args.mixture.languages: unknown language 'klingon'",
     ),
     "fit-language-alias": (
         ["fit", "--config", "{tmp}/alias.yaml"],
@@ -203,6 +213,12 @@ CASES = {
         ["fit", "--config", "{tmp}/batch_zero.yaml"],
         "data.init_args.batch_size: must be at least 1, got 0",
     ),
+}
+
+AFTER_READING = {
+    # What depends on the data is known once the data is read: after the command's own start-up
+    # output (Lightning's banner), still one line of error, last. By then the trainer has made its run
+    # directory (runs/...: an events file), the one thing such a refusal leaves behind.
     "fit-language-without-solutions": (
         ["fit", "--config", "{tmp}/no_rust.yaml"],
         "data.init_args.mixture.languages: no training problem has a solution in rust",
@@ -223,17 +239,34 @@ def files_under(directory: Path) -> set[Path]:
     return {p for p in directory.rglob("*")}
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_bad_input_ends_in_one_line_and_exit_2(case: str, workdir: Path) -> None:
-    argv, message = CASES[case]
+def refused(argv: list[str], message: str, workdir: Path, made: str | None = None) -> list[str]:
+    """Runs ``lit-parallel argv`` in ``workdir``; asserts exit 2, no traceback, nothing written, and that
+    the last line on stderr is ``lit-parallel: <message>`` (the config file first for LightningCLI).
+    ``made``: the one directory the command may have created. Returns the lines of stderr."""
     argv = [arg.replace("{tmp}", str(workdir)) for arg in argv]
     before = files_under(workdir)
     # The hub is offline for every case: a hub id is never fetched (and no case waits on a network).
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run(["lit-parallel", *argv], capture_output=True, text=True, cwd=workdir, env=env, timeout=300)
+    run = subprocess.run(["lit-parallel", *argv], capture_output=True, text=True, cwd=workdir, env=env, timeout=600)
     lines = run.stderr.strip().splitlines()
+    if argv[0] in LIGHTNING_COMMANDS:
+        message = f"{re.escape(argv[argv.index('--config') + 1])}: {message}"
     assert "Traceback" not in run.stderr, run.stderr
-    assert len(lines) == 1, run.stderr
-    assert re.match(f"lit-parallel: {message}", lines[0]), lines[0]
+    assert lines and re.match(f"lit-parallel: {message}", lines[-1]), run.stderr
+    assert sum(line.startswith("lit-parallel:") for line in lines) == 1, run.stderr
     assert run.returncode == 2
-    assert files_under(workdir) == before, "a command that refused its input wrote something"
+    new = files_under(workdir) - before
+    assert not [p for p in new if not (made and p.is_relative_to(workdir / made))], "it wrote something"
+    return lines
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_ends_in_one_line_and_exit_2_before_anything_runs(case: str, workdir: Path) -> None:
+    lines = refused(*CASES[case], workdir)
+    # Lightning announces the seed before it builds any class of a config: the one line it may precede.
+    assert [line for line in lines if not re.fullmatch(r"Seed set to \d+", line)] == lines[-1:], lines
+
+
+@pytest.mark.parametrize("case", AFTER_READING)
+def test_bad_input_found_in_the_data_ends_in_one_last_line_and_exit_2(case: str, workdir: Path) -> None:
+    refused(*AFTER_READING[case], workdir, made="runs")

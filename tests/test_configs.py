@@ -10,9 +10,11 @@ from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modules.grpo import GRPOModule
 from lit_parallel.modules.sft import SFTModule
 
-# Experiment files are not LightningCLI configs: tests/test_experiment.py parses them.
+# Experiment files and translate.yaml (`data translate`'s) are not LightningCLI configs: their tests parse them.
 CONFIGS = sorted(
-    p for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml") if p.parent.name != "experiments"
+    p
+    for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml")
+    if p.parent.name != "experiments" and p.name != "translate.yaml"
 )
 OVERLAYS = {"control_sft.yaml": "parallel_sft.yaml"}
 """Configs that go on top of another of their folder (``--config BASE --config OVERLAY``)."""

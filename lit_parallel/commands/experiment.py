@@ -40,7 +40,9 @@ def run(args: argparse.Namespace, run_command: RunCommand) -> int:
 
 def add_parser(sub: argparse._SubParsersAction, run_command: RunCommand) -> None:
     """``run_command`` runs one stage's ``lit-parallel`` command line in this process (the router's main)."""
-    ex = sub.add_parser("experiment", help="baseline SFT vs Parallel-SFT, then RL, then the transfer table")
+    ex = sub.add_parser(
+        "experiment", help="the arms (baseline, control, Parallel-SFT), then RL, then intervals and a verdict"
+    )
     ex.add_argument("--config", type=Path, required=True, help="an experiment YAML (configs/experiments/)")
     ex.add_argument("--dry-run", action="store_true", help="print every stage's command and whether it is done")
     ex.set_defaults(func=partial(run, run_command=run_command))
