@@ -19,13 +19,14 @@ from pathlib import Path
 from lit_parallel.execution import (
     LANGUAGES,
     ExecutionError,
-    Executor,
-    Limits,
+    ExecutionSpec,
     Program,
+    SandboxFailure,
     TestCase,
     Verdict,
     bwrap_status,
     checked_language,
+    sandbox_errors,
 )
 from lit_parallel.modeling import PACKAGED, load_tokenizer
 from lit_parallel.problems.loading import FORMATS, load_problems
@@ -44,11 +45,13 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
 
 def cmd_languages(args: argparse.Namespace) -> int:
     rows = []
-    for lang in LANGUAGES:
-        missing = lang.missing_tools()
-        status = "ok" if not missing else "missing: " + ", ".join(missing)
-        rows.append([lang.name, ", ".join(lang.aliases), status, lang.install])
-    print(format_table(["language", "aliases", "toolchain", "install"], rows))
+    with ExecutionSpec().executor() as executor:
+        for lang in LANGUAGES:
+            missing = lang.missing_tools()
+            status = "ok" if not missing else "missing: " + ", ".join(missing)
+            canary = "-" if missing else executor.canary(lang.name) or "ok"
+            rows.append([lang.name, ", ".join(lang.aliases), status, canary, lang.install])
+    print(format_table(["language", "aliases", "toolchain", "canary in the sandbox", "install"], rows))
     problem = bwrap_status()
     print(f"\nsandbox: {'bubblewrap' if problem is None else 'rlimits only (' + problem + ')'}")
     return 0
@@ -95,7 +98,6 @@ def parse_program(record: object) -> Program:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
     parsed = list(read_programs(args.input))
     errors = [item for _, item in parsed if isinstance(item, str)]
     for message in errors:
@@ -104,12 +106,10 @@ def cmd_exec(args: argparse.Namespace) -> int:
     start = time.monotonic()
     tally: Counter[tuple[str, Verdict]] = Counter()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        Executor(workers=args.workers, limits=limits, isolation=args.isolation) as executor,
-        args.output.open("w") as out,
-    ):
+    results = []
+    with ExecutionSpec.from_args(args).executor() as executor, args.output.open("w") as out:
         for future in [executor.submit(p) for p in programs]:
-            result = future.result()
+            results.append(result := future.result())
             tally[result.language, result.verdict] += 1
             out.write(json.dumps(result.to_json()) + "\n")
             out.flush()
@@ -120,7 +120,15 @@ def cmd_exec(args: argparse.Namespace) -> int:
         f"{len(errors)} lines rejected; verdicts in {args.output}",
         file=sys.stderr,
     )
-    return 1 if errors else 0
+    return report_sandbox_errors(results) or (1 if errors else 0)
+
+
+def report_sandbox_errors(results: Sequence) -> int:
+    """Say why programs got sandbox_error, one line per language; the exit code 3 if any did."""
+    lines = sandbox_errors(results)
+    for line in lines:
+        print(f"lit-parallel: {line}", file=sys.stderr)
+    return 3 if lines else 0
 
 
 def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
@@ -133,7 +141,7 @@ def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
 
 def cmd_data_verify(args: argparse.Namespace) -> int:
     programs = reference_programs(load_problems(args.dataset, args.languages))
-    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
+    with ExecutionSpec.from_args(args).executor() as executor:
         results = executor.run(programs)
     totals: Counter[str] = Counter(r.language for r in results)
     passed: Counter[str] = Counter(r.language for r in results if r.passed)
@@ -142,7 +150,7 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
     for r in results:
         if not r.passed:
             print(f"FAILED {r.id} [{r.language}]: {r.verdict.value}", file=sys.stderr)
-    return 0 if sum(passed.values()) == len(results) else 1
+    return report_sandbox_errors(results) or (0 if sum(passed.values()) == len(results) else 1)
 
 
 def cmd_data_stats(args: argparse.Namespace) -> int:
@@ -185,8 +193,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
     generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
-    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
+    execution = ExecutionSpec.from_args(args)
+    with execution.executor() as executor:
         records = run_jobs(jobs_for(sets, spec.n), generate, executor, spec)
+        errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
+        execution.check(errors, len(records), executor, "evaluate")
     metrics = summarize(records, args.k, args.targets or ())
     seconds = time.perf_counter() - started
     header = ["language", "problems", *(f"pass@{k}" for k in args.k)]
@@ -224,10 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("exec", help="judge a JSONL file of programs")
     ex.add_argument("--input", type=Path, required=True, help='JSONL: {"id", "language", "code", "tests"?}')
     ex.add_argument("--output", type=Path, required=True, help="JSONL of verdicts, in input order")
-    ex.add_argument("--workers", type=int, default=None, help="programs judged at once (default: CPU count)")
-    ex.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
-    ex.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space limit per run")
-    ex.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto")
+    ExecutionSpec.add_arguments(ex)
     ex.set_defaults(func=cmd_exec)
     data = sub.add_parser("data", help="datasets of problems").add_subparsers(dest="data_command", required=True)
     verify = data.add_parser("verify", help="run every reference solution of a dataset against its tests")
@@ -235,8 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     for cmd in (verify, stats):
         cmd.add_argument("--dataset", required=True, help=DATASET_HELP)
         cmd.add_argument("--languages", nargs="+", default=None, help="only these languages (default: all)")
-    verify.add_argument("--workers", type=int, default=None)
-    verify.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ExecutionSpec.add_arguments(verify)
     verify.set_defaults(func=cmd_data_verify)
     stats.add_argument("--tokenizer", default=PACKAGED, help="model source whose tokenizer counts tokens")
     stats.set_defaults(func=cmd_data_stats)
@@ -265,8 +272,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", type=int, default=8)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--plain", action="store_true", help="plain prompts (base models) instead of the chat template")
-    ev.add_argument("--workers", type=int, default=None)
-    ev.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ExecutionSpec.add_arguments(ev)
     ev.add_argument("--output", type=Path, default=Path("runs/evaluate.json"), help="JSON report; records beside it")
     ev.set_defaults(func=cmd_evaluate)
 
@@ -306,15 +312,18 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in LIGHTNING_COMMANDS:
-        build_lightning_cli(argv)
-        return 0
-    args = build_parser().parse_args(argv)
     try:
+        if argv and argv[0] in LIGHTNING_COMMANDS:
+            build_lightning_cli(argv)
+            return 0
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except DataError as exc:
         print(f"lit-parallel: {exc}", file=sys.stderr)
         return 2
+    except SandboxFailure as exc:
+        print(f"lit-parallel: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":
