@@ -2,8 +2,9 @@
 
 Inside the sandbox the program sees a read-only root, a private size-capped tmpfs ``/tmp`` as its
 home and working directory (holding only the files it is given), no network, its own PID, IPC and
-UTS namespaces, and an environment with none of the parent's variables. Without bubblewrap the
-same command runs under rlimits in its own session, with one loud warning.
+UTS namespaces, and an environment with none of the parent's variables; toolchain directories that
+the private /tmp would hide (a venv made there) are bound read-only at their own paths. Without
+bubblewrap the same command runs under rlimits in its own session, with one loud warning.
 
 When the trainer runs as root (containers, CI), every run gets a uid of its own: the process
 limit then counts only that run's processes, the program cannot signal the trainer, and every
