@@ -26,11 +26,31 @@ def advantages(
     - ``rloo``: r - mean of the *other* G-1 rewards of the group (REINFORCE leave-one-out);
     - ``reinforce``: r - mean of the whole batch (REINFORCE with a batch-mean baseline).
 
-    ``valid`` (bool, like ``rewards``) marks the completions that count: means and stds are over those
-    alone, and the others (programs the sandbox failed to judge) get advantage 0.
+    ``valid`` (bool, like ``rewards``) marks the completions that count: when some do not (programs
+    the sandbox failed to judge), means and stds are over the others alone, and they get advantage 0.
     """
     rewards = rewards.float()
-    weight = torch.ones_like(rewards) if valid is None else valid.float()
+    if valid is not None and not bool(valid.all()):
+        return _advantages_of_valid(rewards, estimator, valid, eps)
+    mean = rewards.mean(dim=1, keepdim=True)
+    if estimator == "grpo":
+        return (rewards - mean) / (rewards.std(dim=1, keepdim=True) + eps)
+    if estimator == "dr_grpo":
+        return rewards - mean
+    if estimator == "rloo":
+        size = rewards.shape[1]
+        if size < 2:
+            raise ValueError("rloo needs at least 2 completions per prompt")
+        return rewards - (rewards.sum(dim=1, keepdim=True) - rewards) / (size - 1)
+    if estimator == "reinforce":
+        return rewards - rewards.mean()
+    raise ValueError(f"unknown advantage estimator {estimator!r}")
+
+
+def _advantages_of_valid(rewards: torch.Tensor, estimator: Estimator, valid: torch.Tensor, eps: float) -> torch.Tensor:
+    """``advantages`` with baselines over the ``valid`` completions only (a group of fewer than two
+    has none for rloo); the others get 0. Apart from full groups, whose bits stay those of the above."""
+    weight = valid.float()
     count = weight.sum(dim=1, keepdim=True)
     total = (rewards * weight).sum(dim=1, keepdim=True)
     mean = total / count.clamp(min=1)
@@ -40,10 +60,7 @@ def advantages(
     elif estimator == "dr_grpo":
         adv = rewards - mean
     elif estimator == "rloo":
-        if rewards.shape[1] < 2:
-            raise ValueError("rloo needs at least 2 completions per prompt")
-        others = (total - rewards) / (count - 1).clamp(min=1)
-        adv = torch.where(count > 1, rewards - others, 0.0)
+        adv = torch.where(count > 1, rewards - (total - rewards) / (count - 1).clamp(min=1), 0.0)
     elif estimator == "reinforce":
         adv = rewards - (rewards * weight).sum() / weight.sum().clamp(min=1)
     else:
