@@ -25,7 +25,7 @@ matplotlib.use("Agg")  # files only: no display on training machines
 import matplotlib.pyplot as plt
 
 from lit_parallel.evaluation import jobs_for, run_jobs, summarize
-from lit_parallel.execution import Executor, Limits
+from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.sampling import SamplingSpec, sample
 
 
@@ -41,8 +41,7 @@ class PassAtK(L.Callback):
         every_n_epochs: int = 1,
         before_training: bool = False,
         on: Literal["train_epoch_end", "validation_end"] = "train_epoch_end",
-        timeout_s: float = 10.0,
-        workers: int | None = None,
+        execution: ExecutionSpec | None = None,
         samples_to_log: int = 2,
         name: str = "pass_at_k",
     ) -> None:
@@ -55,8 +54,9 @@ class PassAtK(L.Callback):
             every_n_epochs: evaluate after every N-th epoch.
             before_training: also evaluate once before the first step (logged as epoch 0).
             on: after the training epoch, or after validation.
-            timeout_s: wall-clock limit per test run of a generated program.
-            workers: programs executed at once (default: CPU count).
+            execution: limits and workers of the executor, for a module without one of its own (SFT);
+                an RL module's executor and its spec serve the rewards and this callback alike, and
+                giving one here too is an error (a fit has one execution spec).
             samples_to_log: completions per language shown in TensorBoard's text tab.
             name: folder of the JSONL records and TensorBoard tag of the heatmap and samples (two
                 PassAtK callbacks, e.g. pass@1 at temperature 0.2 and pass@10 at 0.8, need two names).
@@ -66,9 +66,30 @@ class PassAtK(L.Callback):
         if any(k > self.sampling.n for k in ks):
             raise ValueError(f"every k of {list(ks)} must be at most n={self.sampling.n}")
         self.ks, self.every_n_epochs, self.before_training, self.on = list(ks), every_n_epochs, before_training, on
-        self.limits, self.workers, self.samples_to_log = Limits(timeout_s=timeout_s), workers, samples_to_log
-        self.name = name
+        self.execution, self.samples_to_log, self.name = execution, samples_to_log, name
+        self._own: Executor | None = None
         self.history: dict[int, dict[str, float]] = {}
+
+    def on_fit_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.execution is not None and hasattr(module, "execution"):
+            raise ValueError(
+                f"PassAtK: the module {type(module).__name__} executes programs with its own `execution` spec, "
+                "which this callback shares: give the limits there, not here (a fit has one execution spec)"
+            )
+
+    def teardown(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
+        if self._own is not None:
+            self._own.close()
+            self._own = None
+
+    def executor(self, module: L.LightningModule) -> tuple[Executor, ExecutionSpec]:
+        """The fit's executor and its spec: the module's, or one of this callback's own for the fit."""
+        if getattr(module, "executor", None) is not None:
+            return module.executor, module.execution
+        spec = self.execution or ExecutionSpec()
+        if self._own is None:
+            self._own = spec.executor()
+        return self._own, spec
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if self.before_training and trainer.global_step == 0:
@@ -100,10 +121,12 @@ class PassAtK(L.Callback):
         # Plain prompts need the tokenizer's BOS; chat templates write their own.
         add_special = not datamodule.style.chat
         generate = partial(sample, model, datamodule.tokenizer, spec=self.sampling, add_special_tokens=add_special)
-        with Executor(workers=self.workers, limits=self.limits) as executor:
-            mine = run_jobs(jobs, generate, executor, self.sampling)
+        executor, spec = self.executor(module)
+        mine = run_jobs(jobs, generate, executor, self.sampling)
         model.train(was_training)
         records = gather(trainer, mine)
+        errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
+        spec.check(errors, len(records), executor, f"{self.name} at epoch {epoch}")
         metrics = summarize(records, self.ks, self.targets)
         self.history[epoch] = metrics
         for name, value in metrics.items():

@@ -15,6 +15,7 @@ from lit_parallel import checks
 from lit_parallel.commands import align, data, evaluate, experiment, languages
 from lit_parallel.commands import exec as exec_command
 from lit_parallel.commands.lightning import LIGHTNING_COMMANDS, build_lightning_cli, config_files
+from lit_parallel.execution import SandboxFailure
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         args = build_parser().parse_args(argv)
         return args.func(args)
+    except SandboxFailure as exc:  # a step or evaluation the sandbox, not the model, failed
+        print(f"lit-parallel: {exc}", file=sys.stderr)
+        return 3
     except Exception as exc:
         error = checks.data_error(exc)
         if error is None:

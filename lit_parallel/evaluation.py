@@ -81,8 +81,12 @@ def record(job: Job, completion: str, code: str, result: object) -> dict:
 
 def summarize(records: Sequence[dict], ks: Sequence[int], targets: Sequence[str] = ()) -> dict[str, float]:
     """Scalars: ``pass@k/<language>``, the macro mean over target languages ``pass@k/targets``, and
-    per-language verdict shares ``verdicts/<language>/<verdict>``."""
-    table = pass_at_k_by_language(((r["language"], r["task_id"], r["passed"]) for r in records), ks)
+    per-language verdict shares ``verdicts/<language>/<verdict>``.
+
+    A ``sandbox_error`` sample is not a failure of the model: pass@k counts only the judged samples
+    (a language with none has no pass@k), and ``sandbox_errors/<language>`` counts the others."""
+    judged = [r for r in records if r["verdict"] != Verdict.SANDBOX_ERROR.value]
+    table = pass_at_k_by_language(((r["language"], r["task_id"], r["passed"]) for r in judged), ks)
     metrics = {f"pass@{k}/{lang}": value for lang, by_k in table.items() for k, value in by_k.items()}
     for k in ks:
         values = [table[lang][k] for lang in targets if k in table.get(lang, {})]
@@ -94,4 +98,5 @@ def summarize(records: Sequence[dict], ks: Sequence[int], targets: Sequence[str]
     for lang, counts in verdicts.items():
         total = sum(counts.values())
         metrics.update({f"verdicts/{lang}/{v.value}": counts[v.value] / total for v in Verdict if counts[v.value]})
+        metrics[f"sandbox_errors/{lang}"] = counts[Verdict.SANDBOX_ERROR.value]
     return metrics

@@ -66,3 +66,17 @@ def test_shards_together_give_exactly_the_single_process_records(sets):
     merged = sorted((r for shard in shards for r in shard), key=key)
     strip = lambda rs: [{k: v for k, v in r.items() if k != "duration_s"} for r in rs]  # noqa: E731
     assert strip(merged) == strip(sorted(whole, key=key))
+
+
+def test_sandbox_errors_are_left_out_of_pass_at_k_and_counted_apart():
+    def rec(lang, task, verdict):
+        return {"language": lang, "task_id": task, "verdict": verdict, "passed": verdict == "passed"}
+
+    records = [rec("python", "a", "passed"), rec("python", "a", "sandbox_error"), rec("python", "b", "failed")]
+    records += [rec("python", "b", "failed"), rec("cpp", "a", "sandbox_error"), rec("cpp", "b", "sandbox_error")]
+    metrics = summarize(records, ks=[1, 2], targets=["cpp"])
+    # python: problem a has one judged sample (passed), b two (failed): pass@1 = (1 + 0) / 2; pass@2 needs
+    # two judged samples of every problem, so it is left out rather than counted as a failure
+    assert metrics["pass@1/python"] == pytest.approx(0.5) and "pass@2/python" not in metrics
+    assert metrics["sandbox_errors/python"] == 1 and metrics["sandbox_errors/cpp"] == 2
+    assert "pass@1/cpp" not in metrics and "pass@1/targets" not in metrics

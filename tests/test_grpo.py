@@ -144,7 +144,7 @@ def test_hostile_programs_score_zero_and_training_goes_on(tmp_path):
     module, dm = cli.model, cli.datamodule
     dm.setup("fit")
     item = dm.train_rows[0]
-    module.executor = module.reward_spec.executor()  # the executor training then goes on with
+    module.executor = module.execution.executor()  # the executor training then goes on with
     completions = [*HOSTILE.values(), item.variant.solution]
     jobs = [Job(item.language, item.task_id, i, item.prompt, item.variant) for i in range(len(completions))]
     outcomes = [module.judge(job, code).result() for job, code in zip(jobs, completions, strict=True)]

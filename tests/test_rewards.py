@@ -2,7 +2,7 @@
 
 import pytest
 
-from lit_parallel.execution import Program, TestCase
+from lit_parallel.execution import ExecutionSpec, Program, TestCase
 from lit_parallel.rewards import RewardSpec
 
 CASES = (TestCase("1\n", "2\n"), TestCase("2\n", "4\n"), TestCase("3\n", "6\n"), TestCase("4\n", "8\n"))
@@ -12,9 +12,10 @@ HALF_RIGHT = "n = int(input())\nif n > 3:\n    raise SystemExit(1)\nprint(2 * n 
 
 @pytest.mark.parametrize(("kind", "expected"), [("pass", 0.0), ("partial", 0.5)])
 def test_reward_of_a_program_right_on_half_the_cases(kind, expected):
-    spec = RewardSpec(kind=kind, timeout_s=5.0, workers=1)
-    with spec.executor() as executor:
-        outcome = executor.submit(Program("python", HALF_RIGHT, CASES, id="half")).result()
+    spec = RewardSpec(kind=kind)
+    with ExecutionSpec(timeout_s=5.0, workers=1).executor() as executor:
+        half = Program("python", HALF_RIGHT, CASES, id="half")
+        outcome = executor.submit(half, stop_on_failure=not spec.every_case).result()
         right = executor.submit(Program("python", "print(2 * int(input()))\n", CASES, id="right")).result()
     assert spec.reward(outcome, closed=True) == expected
     assert spec.reward(right, closed=True) == 1.0

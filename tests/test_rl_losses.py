@@ -179,3 +179,14 @@ def test_aggregated_loss_and_gradient_equal_on_one_and_two_ddp_processes(ddp_run
     for g1, g2 in zip(one["grads"], two["grads"], strict=True):
         assert g2 == pytest.approx(g1, rel=1e-4, abs=1e-7)
     assert any(abs(v) > 1e-4 for grad in one["grads"] for v in grad), "no gradient at all"
+
+
+@pytest.mark.parametrize("estimator", ["grpo", "dr_grpo", "rloo", "reinforce"])
+def test_advantages_over_the_valid_completions_are_those_of_the_batch_without_the_others(estimator):
+    rewards = torch.tensor([[1.0, 0.0, 5.0, 1.0, 0.0], [2.0, 0.5, 1.0, 9.0, 0.0]])
+    valid = torch.tensor([[True, True, False, True, True], [True, True, True, False, True]])
+    masked = advantages(rewards, estimator, valid=valid)
+    alone = advantages(rewards[valid].view(2, 4), estimator)
+    assert torch.allclose(masked[valid].view(2, 4), alone)
+    assert masked[~valid].abs().sum() == 0
+    assert all_equal_groups(torch.tensor([[1.0, 7.0, 1.0]]), torch.tensor([[True, False, True]])).tolist() == [True]

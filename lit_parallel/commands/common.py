@@ -1,9 +1,12 @@
-"""What several commands share: plain-text tables and the help text of a dataset SPEC."""
+"""What several commands share: plain-text tables, the help text of a dataset SPEC, the report of
+sandbox errors."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
+from lit_parallel.execution import Result, sandbox_errors
 from lit_parallel.problems.loading import FORMATS
 from lit_parallel.problems.synthetic import SPEC_HELP
 
@@ -21,3 +24,11 @@ DATASET_HELP = (
     f"a dataset SPEC: bundled (the shipped corpus), {SPEC_HELP}, PATH.jsonl (the project's format), or "
     + ", ".join(f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items())
 )
+
+
+def report_sandbox_errors(results: Sequence[Result]) -> int:
+    """Say why programs got sandbox_error, one line per language; the exit code 3 if any did."""
+    lines = sandbox_errors(results)
+    for line in lines:
+        print(f"lit-parallel: {line}", file=sys.stderr)
+    return 3 if lines else 0

@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 
 from lit_parallel import checks
-from lit_parallel.commands.common import DATASET_HELP, format_table
+from lit_parallel.commands.common import DATASET_HELP, format_table, report_sandbox_errors
 from lit_parallel.errors import DataError
-from lit_parallel.execution import Executor, Limits
+from lit_parallel.execution import ExecutionSpec, Executor, Limits
 from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
 from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import reference_programs
@@ -26,7 +26,7 @@ from lit_parallel.trained import add_model_arguments, check_model_arguments
 def run_verify(args: argparse.Namespace) -> int:
     checks.check_data(args)
     programs = reference_programs(load_problems(args.dataset, args.languages))
-    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
+    with ExecutionSpec.from_args(args).executor() as executor:
         results = executor.run(programs)
     totals: Counter[str] = Counter(r.language for r in results)
     passed: Counter[str] = Counter(r.language for r in results if r.passed)
@@ -35,7 +35,7 @@ def run_verify(args: argparse.Namespace) -> int:
     for r in results:
         if not r.passed:
             print(f"FAILED {r.id} [{r.language}]: {r.verdict.value}", file=sys.stderr)
-    return 0 if sum(passed.values()) == len(results) else 1
+    return report_sandbox_errors(results) or (0 if sum(passed.values()) == len(results) else 1)
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -197,8 +197,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for cmd in (verify, stats):
         cmd.add_argument("--dataset", required=True, help=DATASET_HELP)
         cmd.add_argument("--languages", nargs="+", default=None, help="only these languages (default: all)")
-    verify.add_argument("--workers", type=int, default=None)
-    verify.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ExecutionSpec.add_arguments(verify)
     verify.set_defaults(func=run_verify)
     stats.add_argument("--tokenizer", default=PACKAGED, help="model source whose tokenizer counts tokens")
     stats.set_defaults(func=run_stats)

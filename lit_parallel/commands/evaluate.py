@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lit_parallel import checks
 from lit_parallel.commands.common import DATASET_HELP, format_table
-from lit_parallel.execution import Executor, Limits
+from lit_parallel.execution import ExecutionSpec, Verdict
 from lit_parallel.problems.loading import parse_spec
 from lit_parallel.trained import add_model_arguments, check_model_arguments
 
@@ -38,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     checks.nonempty_sets(sets, "--languages")
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
     generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
-    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
+    execution = ExecutionSpec.from_args(args)
+    with execution.executor() as executor:
         records = run_jobs(jobs_for(sets, spec.n), generate, executor, spec)
+        errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
+        execution.check(errors, len(records), executor, "evaluate")
     metrics = summarize(records, args.k, args.targets or ())
     seconds = time.perf_counter() - started
     header = ["language", "problems", *(f"pass@{k}" for k in args.k)]
@@ -76,7 +79,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", type=int, default=8)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--plain", action="store_true", help="plain prompts (base models) instead of the chat template")
-    ev.add_argument("--workers", type=int, default=None)
-    ev.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ExecutionSpec.add_arguments(ev)
     ev.add_argument("--output", type=Path, default=Path("runs/evaluate.json"), help="JSON report; records beside it")
     ev.set_defaults(func=run)

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lit_parallel import checks
-from lit_parallel.commands.common import format_table
-from lit_parallel.execution import ExecutionError, Executor, Limits, Program, TestCase, Verdict, checked_language
+from lit_parallel.commands.common import format_table, report_sandbox_errors
+from lit_parallel.execution import ExecutionError, ExecutionSpec, Program, TestCase, Verdict, checked_language
 
 
 def read_programs(path: Path) -> Iterator[tuple[int, Program | str]]:
@@ -57,7 +57,6 @@ def parse_program(record: object) -> Program:
 
 def run(args: argparse.Namespace) -> int:
     checks.check_exec(args)
-    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
     parsed = list(read_programs(args.input))
     errors = [item for _, item in parsed if isinstance(item, str)]
     for message in errors:
@@ -66,12 +65,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     tally: Counter[tuple[str, Verdict]] = Counter()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        Executor(workers=args.workers, limits=limits, isolation=args.isolation) as executor,
-        args.output.open("w") as out,
-    ):
+    results = []
+    with ExecutionSpec.from_args(args).executor() as executor, args.output.open("w") as out:
         for future in [executor.submit(p) for p in programs]:
-            result = future.result()
+            results.append(result := future.result())
             tally[result.language, result.verdict] += 1
             out.write(json.dumps(result.to_json()) + "\n")
             out.flush()
@@ -82,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len(errors)} lines rejected; verdicts in {args.output}",
         file=sys.stderr,
     )
-    return 1 if errors else 0
+    return report_sandbox_errors(results) or (1 if errors else 0)
 
 
 def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
@@ -97,8 +94,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ex = sub.add_parser("exec", help="judge a JSONL file of programs")
     ex.add_argument("--input", type=Path, required=True, help='JSONL: {"id", "language", "code", "tests"?}')
     ex.add_argument("--output", type=Path, required=True, help="JSONL of verdicts, in input order")
-    ex.add_argument("--workers", type=int, default=None, help="programs judged at once (default: CPU count)")
-    ex.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
-    ex.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space limit per run")
-    ex.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto")
+    ExecutionSpec.add_arguments(ex)
     ex.set_defaults(func=run)

@@ -7,23 +7,29 @@ import itertools
 import json
 import logging
 import os
+import shlex
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from lit_parallel.execution.errors import ExecutionError
 from lit_parallel.execution.languages import Build, Language, get_language, resolve_tool
-from lit_parallel.execution.sandbox import BUILDER_UID, Limits, Sandbox
+from lit_parallel.execution.sandbox import BUILDER_UID, Limits, Sandbox, closed_to_others
 from lit_parallel.execution.verdicts import Outcome, Verdict, classify_compile, classify_run
 from lit_parallel.execution.zygote import ZygotePool
 
 log = logging.getLogger(__name__)
 
 TAIL_CHARS = 2000
+CANARY_TIMEOUT_S = 30.0
+"""Wall-clock limit of a canary's run (at least): it proves the toolchain works, not that it is fast."""
+_CANARIES: dict[tuple, str | None] = {}
+"""Canary results of this process, by language and sandbox set-up."""
+_CANARY_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class Executor:
         self.sandbox = Sandbox(self.isolation)
         self._builds = self.cache_dir / "builds"
         self._builds.mkdir(parents=True, exist_ok=True)
-        if self.sandbox.uses_builder_uid and (closed := _closed_to_others(self._builds)):
+        if self.sandbox.uses_builder_uid and (closed := closed_to_others(self._builds)):
             raise ExecutionError(
                 f"cache_dir {self.cache_dir}: {closed} is closed to other users, and the "
                 "sandbox's uids must reach the compiled artefacts (chmod o+x it or pick another)"
@@ -118,14 +124,49 @@ class Executor:
         prune_cache(self._builds, self.max_cache_mb << 20)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lp-exec")
         fast = self.fast_python and self.sandbox.uses_bwrap
-        self._zygotes = ZygotePool(self.sandbox, self.limits, self.workers) if fast else None
+        python = get_language("python").toolchain_dirs()
+        self._zygotes = ZygotePool(self.sandbox, self.limits, self.workers, python) if fast else None
 
-    def submit(self, program: Program) -> Future[Result]:
-        return self._pool.submit(self.judge, program)
+    def submit(self, program: Program, stop_on_failure: bool | None = None) -> Future[Result]:
+        """Judge ``program`` on the pool; ``stop_on_failure`` overrides the executor's for this program."""
+        return self._pool.submit(self.judge, program, stop_on_failure)
 
     def run(self, programs: Iterable[Program]) -> list[Result]:
         """Judge every program on the pool; results in input order."""
         return [f.result() for f in [self.submit(p) for p in programs]]
+
+    def canary(self, language: str) -> str | None:
+        """None when ``language``'s canary passes in this executor's sandbox, else why not (one line).
+        Run once per process and sandbox set-up, before the language's first program."""
+        lang = checked_language(language)
+        key = (lang.name, self.sandbox.uses_bwrap, self.uses_zygotes, self.limits)
+        with _CANARY_LOCK:
+            if key not in _CANARIES:
+                _CANARIES[key] = self._run_canary(lang)
+            return _CANARIES[key]
+
+    def canary_failures(self) -> dict[str, str]:
+        """The languages whose canary failed in this executor's sandbox set-up so far, with why."""
+        setup = (self.sandbox.uses_bwrap, self.uses_zygotes, self.limits)
+        with _CANARY_LOCK:
+            return {key[0]: reason for key, reason in _CANARIES.items() if key[1:] == setup and reason}
+
+    def _run_canary(self, lang: Language) -> str | None:
+        # A fresh compile (a cached artefact would hide a compiler that no longer works here), and time
+        # enough for a JVM to start on a loaded machine: the canary must not fail for being slow.
+        limits = replace(self.limits, timeout_s=max(self.limits.timeout_s, CANARY_TIMEOUT_S))
+        program = Program(lang.name, lang.canary, (TestCase("", "ok\n"),))
+        result = self._judge(program, lang, True, limits, fresh=True)
+        if result.passed:
+            return None
+        build, entry = lang.build_for(lang.canary), lang.entry_name(lang.canary)
+        failed = build.compile if build.compile and not result.cases_total else build.run
+        command = shlex.join(fill_command(failed, build.source.format(main=entry), entry, self.limits))
+        said = " | ".join(line.strip() for line in result.stderr_tail.splitlines()[-3:] if line.strip())
+        said = said or "no output"
+        if why := self.sandbox.unreachable(lang.toolchain_dirs()):
+            said += f" ({why})"
+        return f"{lang.name} canary failed in the sandbox ({result.verdict.value}): {command}: {said}"
 
     @property
     def uses_zygotes(self) -> bool:
@@ -146,18 +187,24 @@ class Executor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def judge(self, program: Program) -> Result:
+    def judge(self, program: Program, stop_on_failure: bool | None = None) -> Result:
         """Judge one program in the calling thread. Never raises: whatever goes wrong, in the program
-        or around it (a full disk, a missing toolchain), ends in a verdict and training goes on."""
+        or around it (a full disk, a missing toolchain, one that fails its canary), ends in a verdict
+        and training goes on."""
+        stop = self.stop_on_failure if stop_on_failure is None else stop_on_failure
         try:
-            return self._judge(program, checked_language(program.language))
+            if reason := self.canary(program.language):
+                return Result(program.id, program.language, Verdict.SANDBOX_ERROR, 0.0, reason)
+            return self._judge(program, checked_language(program.language), stop, self.limits)
         except ExecutionError as exc:
             return Result(program.id, program.language, Verdict.SANDBOX_ERROR, 0.0, str(exc))
         except Exception as exc:
             log.exception("executor failed on program %r", program.id)
             return Result(program.id, program.language, Verdict.SANDBOX_ERROR, 0.0, f"{type(exc).__name__}: {exc}")
 
-    def _judge(self, program: Program, lang: Language) -> Result:
+    def _judge(self, program: Program, lang: Language, stop: bool, limits: Limits, fresh: bool = False) -> Result:
+        """``stop``: at the first failing case; ``fresh``: compile anew into a temporary directory,
+        not through the cache."""
         build = lang.build_for(program.code)
         entry = lang.entry_name(program.code)
         source = build.source.format(main=entry)
@@ -168,17 +215,30 @@ class Executor:
             files = {source: src_path}
             elapsed = 0.0
             if build.compile:
-                artefacts, compiled = self._compiled(lang, build, source, src_path, program.code)
+                if fresh:
+                    artefacts = Path(tmp) / "build"
+                    artefacts.mkdir()
+                    compiled = self._compile(lang, build, source, src_path, artefacts)
+                    artefacts = None if classify_compile(compiled) else artefacts
+                else:
+                    artefacts, compiled = self._compiled(lang, build, source, src_path, program.code)
                 elapsed = compiled.duration_s if compiled else 0.0
                 if artefacts is None:
                     verdict = classify_compile(compiled)
                     return Result(program.id, lang.name, verdict, elapsed, _tail(compiled.stderr + compiled.stdout))
                 files["build"] = artefacts
             argv = fill_command(build.run, source, entry, self.limits)
-            return self._run_tests(program, lang, argv, files, elapsed)
+            return self._run_tests(program, lang, argv, files, elapsed, stop, limits)
 
     def _run_tests(
-        self, program: Program, lang: Language, argv: list[str], files: dict[str, Path], elapsed: float
+        self,
+        program: Program,
+        lang: Language,
+        argv: list[str],
+        files: dict[str, Path],
+        elapsed: float,
+        stop: bool,
+        limits: Limits,
     ) -> Result:
         cases = program.tests if program.tests is not None else (None,)
         passed, verdict, outcome = 0, Verdict.PASSED, None
@@ -186,7 +246,9 @@ class Executor:
             stdin = case.stdin if case else ""
             outcome = self._zygotes.run(program.code, stdin) if self._zygotes and lang.name == "python" else None
             if outcome is None:
-                outcome = self.sandbox.run(argv, self.limits, files=files, env=lang.env, stdin=stdin)
+                outcome = self.sandbox.run(
+                    argv, limits, files=files, env=lang.env, stdin=stdin, toolchain=lang.toolchain_dirs()
+                )
             elapsed += outcome.duration_s
             case_verdict = classify_run(outcome, case.stdout if case else None, lang.syntax_error, program.marker)
             if case_verdict is Verdict.PASSED:
@@ -194,7 +256,7 @@ class Executor:
                 continue
             if verdict is Verdict.PASSED:
                 verdict = case_verdict
-            if self.stop_on_failure:
+            if stop:
                 break
         return Result(
             program.id, lang.name, verdict, elapsed, _tail(outcome.stderr), _tail(outcome.stdout), passed, len(cases)
@@ -215,22 +277,7 @@ class Executor:
                 prune_cache(self._builds, self.max_cache_mb << 20)
             final.parent.mkdir(exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f"tmp-{key[:8]}-", dir=final.parent))
-            writable = {"build": staging, **self._compile_caches(lang)}
-            if self.sandbox.uses_builder_uid:
-                for path in writable.values():
-                    os.chown(path, BUILDER_UID, BUILDER_UID)
-            os.chmod(staging, 0o755)
-            limits = Limits(
-                timeout_s=self.compile_timeout_s, file_mb=512, tmp_mb=1024, output_bytes=self.limits.output_bytes
-            )
-            outcome = self.sandbox.run(
-                fill_command(build.compile, source, "main", self.limits),
-                limits,
-                files={source: src_path},
-                writable=writable,
-                env=lang.env,
-                builder=True,
-            )
+            outcome = self._compile(lang, build, source, src_path, staging)
             if classify_compile(outcome) is not None:
                 shutil.rmtree(staging, ignore_errors=True)
                 return None, outcome
@@ -239,6 +286,26 @@ class Executor:
             except OSError:  # another process (a DDP peer) sharing the cache got there first
                 shutil.rmtree(staging, ignore_errors=True)
             return final, outcome
+
+    def _compile(self, lang: Language, build: Build, source: str, src_path: Path, staging: Path) -> Outcome:
+        """Compile ``src_path`` into the directory ``staging`` as the builder."""
+        writable = {"build": staging, **self._compile_caches(lang)}
+        if self.sandbox.uses_builder_uid:
+            for path in writable.values():
+                os.chown(path, BUILDER_UID, BUILDER_UID)
+        os.chmod(staging, 0o755)
+        limits = Limits(
+            timeout_s=self.compile_timeout_s, file_mb=512, tmp_mb=1024, output_bytes=self.limits.output_bytes
+        )
+        return self.sandbox.run(
+            fill_command(build.compile, source, "main", self.limits),
+            limits,
+            files={source: src_path},
+            writable=writable,
+            env=lang.env,
+            builder=True,
+            toolchain=lang.toolchain_dirs(),
+        )
 
     def _compile_caches(self, lang: Language) -> dict[str, Path]:
         """Compiler caches that outlive one compile (Go's build cache), made on first use."""
@@ -263,11 +330,6 @@ def prune_cache(builds: Path, max_bytes: int) -> None:
             break
         shutil.rmtree(build, ignore_errors=True)
         total -= size
-
-
-def _closed_to_others(path: Path) -> Path | None:
-    """The first directory on the way to ``path`` that other users cannot traverse, if any."""
-    return next((p for p in reversed([path, *path.parents]) if not p.stat().st_mode & 0o001), None)
 
 
 def checked_language(name: str) -> Language:

@@ -80,6 +80,20 @@ class Language:
         names = {cmd[0] for b in self.builds for cmd in (b.compile, b.run) if cmd and "{" not in cmd[0]}
         return tuple(sorted(names))
 
+    @property
+    def canary(self) -> str:
+        """A trivial program printing ``ok``: proves the toolchain works inside the sandbox."""
+        return CANARIES[self.name]
+
+    def toolchain_dirs(self) -> tuple[Path, ...]:
+        """Where this language's toolchain lives: the installation directory of each tool (the parent
+        of its ``bin``), as found on PATH and behind symlinks, and the absolute paths of its environment."""
+        paths = [Path(p) for t in self.tools() if (p := _which(t))]
+        paths += [Path(os.path.realpath(p)) for p in paths]
+        dirs = {p.parent.parent if p.parent.name in ("bin", "sbin") else p.parent for p in paths}
+        dirs |= {Path(v) for v in self.env.values() if v.startswith("/")}
+        return tuple(sorted(dirs))
+
     def missing_tools(self) -> tuple[str, ...]:
         return tuple(t for t in self.tools() if _which(t) is None)
 
@@ -270,6 +284,27 @@ LANGUAGES: tuple[Language, ...] = (
     Language("ocaml", ("ml",), (Build("main.ml", ("ocaml", "{src}")),), install="ocaml"),
     Language("r", ("rscript",), (Build("main.r", ("Rscript", "{src}")),), install="r-base-core"),
 )
+
+CANARIES = {
+    "python": 'print("ok")\n',
+    "javascript": 'console.log("ok");\n',
+    "typescript": 'const word: string = "ok";\nconsole.log(word);\n',
+    "cpp": '#include <iostream>\nint main() { std::cout << "ok" << std::endl; }\n',
+    "c": '#include <stdio.h>\nint main(void) { puts("ok"); return 0; }\n',
+    "java": 'public class Main { public static void main(String[] a) { System.out.println("ok"); } }\n',
+    "go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("ok") }\n',
+    "rust": 'fn main() { println!("ok"); }\n',
+    "php": '<?php\necho "ok\\n";\n',
+    "ruby": 'puts "ok"\n',
+    "lua": 'print("ok")\n',
+    "perl": 'print "ok\\n";\n',
+    "bash": "echo ok\n",
+    "racket": '#lang racket\n(displayln "ok")\n',
+    "ocaml": 'print_endline "ok"\n',
+    "r": 'cat("ok\\n")\n',
+}
+"""Per language, a program whose only job is to print ``ok``: when it does not, the toolchain is broken
+here (inside the sandbox), and no program in that language can be judged."""
 
 _BY_NAME = {key: lang for lang in LANGUAGES for key in (lang.name, *lang.aliases)}
 

@@ -2,8 +2,9 @@
 
 Inside the sandbox the program sees a read-only root, a private size-capped tmpfs ``/tmp`` as its
 home and working directory (holding only the files it is given), no network, its own PID, IPC and
-UTS namespaces, and an environment with none of the parent's variables. Without bubblewrap the
-same command runs under rlimits in its own session, with one loud warning.
+UTS namespaces, and an environment with none of the parent's variables; toolchain directories that
+the private /tmp would hide (a venv made there) are bound read-only at their own paths. Without
+bubblewrap the same command runs under rlimits in its own session, with one loud warning.
 
 When the trainer runs as root (containers, CI), every run gets a uid of its own: the process
 limit then counts only that run's processes, the program cannot signal the trainer, and every
@@ -12,6 +13,7 @@ process left with that uid is killed afterwards, even one that escaped its sessi
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import math
@@ -23,7 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -104,13 +106,15 @@ class _UidPool:
     def __init__(self, pid: int, size: int = 256) -> None:
         base = 1_000_000 + (pid % 1_000_000) * size
         self.uids = range(base, base + size)
-        self._free = list(self.uids)
+        self._free = collections.deque(self.uids)
         self._lock = threading.Condition()
 
     def acquire(self) -> int:
+        """The uid freed longest ago: a killed run's zombies, where the machine's init never reaps
+        them (containers, no PID namespace), count against its uid's process limit for a while."""
         with self._lock:
             self._lock.wait_for(lambda: self._free)
-            return self._free.pop()
+            return self._free.popleft()
 
     def release(self, uid: int) -> None:
         with self._lock:
@@ -157,17 +161,19 @@ class Sandbox:
         stdin: str = "",
         env: Mapping[str, str] = {},
         builder: bool = False,
+        toolchain: Sequence[Path] = (),
     ) -> Outcome:
         """Run ``argv`` in the home directory holding ``files`` (read-only) and ``writable`` dirs.
 
         Keys are names inside the home directory, values host paths. Environment values may use
-        ``{home}``. ``builder`` runs a trusted compiler as the shared builder uid.
+        ``{home}``. ``builder`` runs a trusted compiler as the shared builder uid. ``toolchain``:
+        directories the program's tools live in, made visible (read-only) where the sandbox would hide them.
         """
         uid = (BUILDER_UID if builder else self._uids.acquire()) if self._uids else None
         try:
             if self.uses_bwrap:
                 full_env = _environment(HOME, env)
-                cmd = _bwrap_argv(argv, limits, files, writable, full_env)
+                cmd = _bwrap_argv(argv, limits, files, writable, full_env, tuple(toolchain))
                 return _execute(
                     _as_user(uid) + _prlimit(limits, builder, uid) + cmd, stdin, limits, "/", full_env, True
                 )
@@ -183,7 +189,7 @@ class Sandbox:
                 self._uids.release(uid)
 
     def start(
-        self, argv: list[str], limits: Limits, *, files: Mapping[str, Path] = {}
+        self, argv: list[str], limits: Limits, *, files: Mapping[str, Path] = {}, toolchain: Sequence[Path] = ()
     ) -> tuple[subprocess.Popen, int | None]:
         """Start a long-lived sandboxed process (bubblewrap only) that talks over stdin/stdout.
 
@@ -195,7 +201,7 @@ class Sandbox:
             raise RuntimeError("long-lived sandboxes need bubblewrap")
         uid = self._uids.acquire() if self._uids else None
         env = _environment(HOME, {})
-        sandboxed = _bwrap_argv(argv, limits, files, {}, env, die_with_parent=False)
+        sandboxed = _bwrap_argv(argv, limits, files, {}, env, tuple(toolchain), die_with_parent=False)
         cmd = _as_user(uid) + _prlimit(limits, False, uid, cpu=False) + sandboxed
         proc = subprocess.Popen(
             cmd,
@@ -208,6 +214,14 @@ class Sandbox:
         )
         return proc, uid
 
+    def unreachable(self, toolchain: Sequence[Path]) -> str | None:
+        """Why runs cannot reach a ``toolchain`` directory (one behind a directory closed to the runs'
+        own uids), if so."""
+        for path in toolchain if self.uses_builder_uid else ():
+            if path.exists() and (closed := closed_to_others(path)):
+                return f"{path} is behind {closed}, which other users cannot enter (chmod o+x {closed})"
+        return None
+
     def stop(self, proc: subprocess.Popen, uid: int | None) -> None:
         """End a process from ``start`` and free its uid."""
         for stream in (proc.stdin, proc.stdout):
@@ -217,6 +231,23 @@ class Sandbox:
         if uid is not None and self._uids:
             _kill_all_of(uid)
             self._uids.release(uid)
+
+
+@cache
+def toolchain_binds(toolchain: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The ``toolchain`` directories that the private /tmp would hide (a venv made there): bound
+    read-only at their own paths. Never /tmp itself, which would show the host's /tmp to programs."""
+    binds: list[Path] = []
+    for path in sorted(set(toolchain), key=lambda p: len(p.parts)):
+        inside = path.is_relative_to(HOME) and path != Path(HOME) and path.exists()
+        if inside and not any(path.is_relative_to(b) for b in binds):
+            binds.append(path)
+    return tuple(binds)
+
+
+def closed_to_others(path: Path) -> Path | None:
+    """The first directory on the way to ``path`` that other users cannot traverse, if any."""
+    return next((p for p in reversed([path, *path.parents]) if not p.stat().st_mode & 0o001), None)
 
 
 def _environment(home: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -231,6 +262,7 @@ def _bwrap_argv(
     files: Mapping[str, Path],
     writable: Mapping[str, Path],
     env: Mapping[str, str],
+    toolchain: tuple[Path, ...],
     die_with_parent: bool = True,
 ) -> list[str]:
     # --as-pid-1: our own init (below) is the namespace's pid 1 and the outer bwrap waits for it
@@ -239,6 +271,8 @@ def _bwrap_argv(
     cmd = ["bwrap", "--unshare-all", "--as-pid-1", "--new-session", *(["--die-with-parent"] * die_with_parent)]
     cmd += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     cmd += ["--size", str(limits.tmp_mb << 20), "--tmpfs", HOME]
+    for path in toolchain_binds(toolchain):
+        cmd += ["--ro-bind", str(path), str(path)]
     for name, host in files.items():
         cmd += ["--ro-bind", str(host), f"{HOME}/{name}"]
     for name, host in writable.items():

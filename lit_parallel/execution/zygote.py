@@ -17,9 +17,10 @@ import select
 import struct
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from lit_parallel.execution.sandbox import Limits, Sandbox, children
+from lit_parallel.execution.sandbox import Limits, Sandbox, children, toolchain_binds
 from lit_parallel.execution.verdicts import Outcome
 
 MAIN = Path(__file__).with_name("zygote_main.py")
@@ -30,12 +31,17 @@ REPLY_MARGIN_S = 5.0
 class PythonZygote:
     """One sandboxed pre-started interpreter; runs one program at a time."""
 
-    def __init__(self, sandbox: Sandbox, limits: Limits) -> None:
+    def __init__(self, sandbox: Sandbox, limits: Limits, toolchain: Sequence[Path] = ()) -> None:
         self.limits = limits
         self._sandbox = sandbox
         self._stopped = False
+        # The interpreter's own directories, when bound inside /tmp, survive the wipe between programs.
+        keep = [str(path) for path in toolchain_binds(tuple(toolchain))]
         self._proc, self._uid = sandbox.start(
-            [sys.executable, "-S", "-B", f"/tmp/{MAIN.name}"], limits, files={MAIN.name: MAIN}
+            [sys.executable, "-S", "-B", f"/tmp/{MAIN.name}", *keep],
+            limits,
+            files={MAIN.name: MAIN},
+            toolchain=toolchain,
         )
 
     @property
@@ -93,8 +99,8 @@ class PythonZygote:
 class ZygotePool:
     """Zygotes shared by the executor's worker threads: each run borrows one."""
 
-    def __init__(self, sandbox: Sandbox, limits: Limits, size: int) -> None:
-        self._sandbox, self._limits = sandbox, limits
+    def __init__(self, sandbox: Sandbox, limits: Limits, size: int, toolchain: Sequence[Path] = ()) -> None:
+        self._sandbox, self._limits, self._toolchain = sandbox, limits, tuple(toolchain)
         self._idle: queue.LifoQueue[PythonZygote] = queue.LifoQueue()
         self._size = size
 
@@ -102,7 +108,7 @@ class ZygotePool:
         try:
             zygote = self._idle.get_nowait()
         except queue.Empty:
-            zygote = PythonZygote(self._sandbox, self._limits)
+            zygote = PythonZygote(self._sandbox, self._limits, self._toolchain)
         outcome = zygote.run(code, stdin)
         if zygote.alive and self._idle.qsize() < self._size:
             self._idle.put(zygote)

@@ -6,7 +6,8 @@ them loaded already, costs ~1 ms. Isolation between programs: each runs in its o
 its own rlimits and session, and afterwards every process but this one is killed and every file
 in the sandbox's /tmp deleted, so no program sees another's traces.
 
-Protocol on stdin/stdout: 4-byte big-endian length + JSON, one request, one reply.
+Protocol on stdin/stdout: 4-byte big-endian length + JSON, one request, one reply. Arguments: the
+read-only toolchain directories mounted inside /tmp (a venv made there), which the wipe leaves alone.
 """
 
 import contextlib
@@ -47,7 +48,7 @@ for _name in (
     __import__(_name)
 
 HOME = "/tmp"
-ZYGOTE_FILES = {os.path.basename(__file__)}
+ZYGOTE_FILES = {os.path.join(HOME, os.path.basename(__file__)), *sys.argv[1:]}
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back here to be reaped
 _libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: programs (same uid) cannot ptrace this process
@@ -153,15 +154,23 @@ def _clean_up():
                 sys.exit(1)
             time.sleep(0.001)
     for folder in (HOME, "/dev/shm"):
-        for name in os.listdir(folder) if os.path.isdir(folder) else ():
-            path = os.path.join(folder, name)
-            if name in ZYGOTE_FILES:
-                continue
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+        _empty(folder)
+
+
+def _empty(folder):
+    """Delete everything in ``folder`` but the zygote's own files, the directories holding them and
+    what they hold."""
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        path = os.path.join(folder, name)
+        if path in ZYGOTE_FILES:
+            continue
+        if any(kept.startswith(path + "/") for kept in ZYGOTE_FILES):
+            _empty(path)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
 def serve():

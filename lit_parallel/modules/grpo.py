@@ -26,7 +26,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from lit_parallel.evaluation import Job
-from lit_parallel.execution import Verdict
+from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
@@ -89,6 +89,10 @@ class Rollouts:
     ref_logprobs: torch.Tensor | None = None
     """(rows, T) under the reference policy; None without a KL term."""
 
+    def valid(self) -> torch.Tensor:
+        """(rows,) bool: the completions whose program was judged (a ``sandbox_error`` was not)."""
+        return torch.tensor([v != Verdict.SANDBOX_ERROR.value for v in self.verdicts], dtype=torch.bool)
+
     def mask(self, rows: Sequence[int], width: int) -> torch.Tensor:
         lengths = torch.tensor([len(self.completion_ids[r]) for r in rows])
         return (torch.arange(width)[None] < lengths[:, None]).float()
@@ -140,6 +144,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         sampling: SamplingSpec | None = None,
         algorithm: GRPOSpec | None = None,
         reward: RewardSpec | None = None,
+        execution: ExecutionSpec | None = None,
         reward_fn: RewardFunction | None = None,
         adapter_dir: str | None = None,
     ) -> None:
@@ -151,7 +156,9 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
             sampling: rollouts: ``n`` is G (completions per prompt), temperature, top-p, max new
                 tokens, ``batch_size`` (completions generated together), ``seed``.
             algorithm: advantage estimator, clipping, KL, inner iterations, micro-batches.
-            reward: binary or partial credit, format penalty, execution limits.
+            reward: binary or partial credit, format penalty.
+            execution: limits and workers of the fit's one executor (rewards and in-training pass@k),
+                and the share of ``sandbox_error`` in a step that stops the run.
             reward_fn: (prompt item, completion) -> reward instead of execution (cheap rewards for
                 tests and benchmarks).
             adapter_dir: where the PEFT adapters go (default: ``<log dir>/adapters``).
@@ -163,9 +170,11 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         self.sampling = sampling or SamplingSpec(n=8, temperature=1.0, max_new_tokens=512, batch_size=16)
         self.algo = algorithm or GRPOSpec()
         self.reward_spec = reward or RewardSpec()
+        self.execution = execution or ExecutionSpec()
         self.reward_fn = reward_fn
         self.model: torch.nn.Module | None = None
-        self.executor = None
+        self.executor: Executor | None = None
+        """The fit's one executor, shared with the PassAtK callback."""
         self.automatic_optimization = False
         # Checkpoints carry only trainable weights; the frozen base is rebuilt from the spec.
         self.strict_loading = False
@@ -183,8 +192,8 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         if isinstance(self.trainer.model, DistributedDataParallel):
             # DDP would all-reduce during the first of a step's many backward passes only: we average.
             self.trainer.model.require_backward_grad_sync = False
-        if self.executor is None and self.reward_fn is None:
-            self.executor = self.reward_spec.executor()
+        if self.executor is None:
+            self.executor = self.execution.executor()
 
     def teardown(self, stage: str) -> None:
         if self.executor is not None:
@@ -200,15 +209,20 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         rollouts = self.rollout(batch, times)
         size = self.sampling.n
         gathered = self.all_gather(rollouts.rewards.view(-1, size)).reshape(-1, size)
+        # A sandbox_error is the machinery's failure: it is neither a reward nor a baseline, and never trained on.
+        valid = rollouts.valid().view(-1, size)
+        judged = self.all_gather(valid.to(self.device, torch.float32)).reshape(-1, size) > 0.5
+        where = f"RL step {self.global_step}"
+        dropped = self.execution.check(int((~judged).sum()), judged.numel(), self.executor, where)
         mine = slice(self.global_rank * len(batch), (self.global_rank + 1) * len(batch))
-        adv = advantages(gathered, self.algo.estimator)[mine].reshape(-1)
-        equal = all_equal_groups(gathered)
-        keep = ~all_equal_groups(rollouts.rewards.view(-1, size)) if self.algo.dynamic_sampling else None
-        rows = [r for r in range(len(adv)) if keep is None or keep[r // size]]
+        adv = advantages(gathered, self.algo.estimator, valid=judged)[mine].reshape(-1)
+        equal = all_equal_groups(gathered, judged)
+        keep = ~all_equal_groups(rollouts.rewards.view(-1, size), valid) if self.algo.dynamic_sampling else None
+        rows = [r for r in range(len(adv)) if valid.view(-1)[r] and (keep is None or keep[r // size])]
         started = time.perf_counter()
         stats = self.update(rollouts, adv, rows)
         times["update"] = time.perf_counter() - started
-        self.log_step(rollouts, gathered, equal, stats, times)
+        self.log_step(rollouts, gathered[judged], equal, stats, times, dropped)
 
     def rollout(self, batch: Sequence, times: dict[str, float]) -> Rollouts:
         """G completions per prompt, judged; old and reference log-probs computed while they execute."""
@@ -257,7 +271,8 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         if self.reward_fn is not None:
             return float(self.reward_fn(job, completion))
         code = extract_code(completion, job.variant)
-        return self.executor.submit(job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}"))
+        program = job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}")
+        return self.executor.submit(program, stop_on_failure=not self.reward_spec.every_case)
 
     def closed(self, text: str, ids: list[int]) -> bool:
         """The completion ended (EOS or a stop sequence, which ``text`` was cut at) within max_new_tokens."""
@@ -342,29 +357,33 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
             p.grad = grad.view_as(p).clone()
 
     def log_step(
-        self, rollouts: Rollouts, rewards: torch.Tensor, equal: torch.Tensor, stats: dict, times: dict
+        self, rollouts: Rollouts, rewards: torch.Tensor, equal: torch.Tensor, stats: dict, times: dict, dropped: int
     ) -> None:
-        """Step metrics: rewards and the all-equal share over the global batch, the rest per rank, averaged."""
+        """Step metrics: the judged rewards, the all-equal share and the completions dropped for
+        ``sandbox_error`` over the global batch, the rest per rank, averaged."""
         tokens = max(stats.pop("tokens", 0.0), 1.0)
         metrics = {
             "rl/reward_mean": rewards.mean(),
             "rl/reward_std": rewards.std(),
             "rl/all_equal_groups": equal.float().mean(),
+            "rl/sandbox_errors": dropped,
             "rl/completion_tokens": sum(map(len, rollouts.completion_ids)) / len(rollouts.completion_ids),
             **{f"rl/{name}": value / tokens for name, value in stats.items()},
             **{f"time/{name}": seconds for name, seconds in times.items()},
         }
         judged = [v for v in rollouts.verdicts if v is not None]
         if judged:
-            metrics["rl/pass_rate"] = judged.count(Verdict.PASSED.value) / len(judged)
+            scored = len(judged) - judged.count(Verdict.SANDBOX_ERROR.value)
+            metrics["rl/pass_rate"] = judged.count(Verdict.PASSED.value) / max(scored, 1)
             # every verdict, present or not: each rank must log the same keys
             metrics |= {f"verdicts/{v.value}": judged.count(v.value) / len(judged) for v in Verdict}
         self.log_dict({k: float(v) for k, v in metrics.items()}, sync_dist=True, batch_size=1)
         self.log("rl/reward", float(rewards.mean()), prog_bar=True, batch_size=1)
         languages = sorted(set(rollouts.languages))
         if len(languages) > 1:  # keys differ between ranks: no sync
+            valid = rollouts.valid()
             for lang in languages:
-                rows = [i for i, la in enumerate(rollouts.languages) if la == lang]
+                rows = [i for i, la in enumerate(rollouts.languages) if la == lang and valid[i]]
                 self.log(f"rl/reward_mean/{lang}", float(rollouts.rewards[rows].mean()), batch_size=1)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

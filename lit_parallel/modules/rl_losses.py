@@ -16,15 +16,22 @@ Estimator = Literal["grpo", "dr_grpo", "rloo", "reinforce"]
 Aggregation = Literal["token_mean", "sequence_mean", "constant"]
 
 
-def advantages(rewards: torch.Tensor, estimator: Estimator, eps: float = 1e-4) -> torch.Tensor:
+def advantages(
+    rewards: torch.Tensor, estimator: Estimator, eps: float = 1e-4, valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """Advantages of ``rewards`` of shape ``(prompts, G)`` (G completions per prompt).
 
     - ``grpo``: (r - group mean) / (group std + eps), the std unbiased as in DeepSeekMath and TRL;
     - ``dr_grpo``: r - group mean (Dr. GRPO: the std division biases toward easy and hard prompts);
     - ``rloo``: r - mean of the *other* G-1 rewards of the group (REINFORCE leave-one-out);
     - ``reinforce``: r - mean of the whole batch (REINFORCE with a batch-mean baseline).
+
+    ``valid`` (bool, like ``rewards``) marks the completions that count: when some do not (programs
+    the sandbox failed to judge), means and stds are over the others alone, and they get advantage 0.
     """
     rewards = rewards.float()
+    if valid is not None and not bool(valid.all()):
+        return _advantages_of_valid(rewards, estimator, valid, eps)
     mean = rewards.mean(dim=1, keepdim=True)
     if estimator == "grpo":
         return (rewards - mean) / (rewards.std(dim=1, keepdim=True) + eps)
@@ -40,10 +47,34 @@ def advantages(rewards: torch.Tensor, estimator: Estimator, eps: float = 1e-4) -
     raise ValueError(f"unknown advantage estimator {estimator!r}")
 
 
-def all_equal_groups(rewards: torch.Tensor) -> torch.Tensor:
-    """``(prompts,)`` bool: the groups whose G rewards are all equal (no learning signal under
-    group baselines: dynamic sampling drops them)."""
-    return (rewards == rewards[:, :1]).all(dim=1)
+def _advantages_of_valid(rewards: torch.Tensor, estimator: Estimator, valid: torch.Tensor, eps: float) -> torch.Tensor:
+    """``advantages`` with baselines over the ``valid`` completions only (a group of fewer than two
+    has none for rloo); the others get 0. Apart from full groups, whose bits stay those of the above."""
+    weight = valid.float()
+    count = weight.sum(dim=1, keepdim=True)
+    total = (rewards * weight).sum(dim=1, keepdim=True)
+    mean = total / count.clamp(min=1)
+    if estimator == "grpo":
+        std = (((rewards - mean) ** 2 * weight).sum(dim=1, keepdim=True) / (count - 1).clamp(min=1)).sqrt()
+        adv = (rewards - mean) / (std + eps)
+    elif estimator == "dr_grpo":
+        adv = rewards - mean
+    elif estimator == "rloo":
+        adv = torch.where(count > 1, rewards - (total - rewards) / (count - 1).clamp(min=1), 0.0)
+    elif estimator == "reinforce":
+        adv = rewards - (rewards * weight).sum() / weight.sum().clamp(min=1)
+    else:
+        raise ValueError(f"unknown advantage estimator {estimator!r}")
+    return adv * weight
+
+
+def all_equal_groups(rewards: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """``(prompts,)`` bool: the groups whose G rewards (the ``valid`` ones) are all equal (no learning
+    signal under group baselines: dynamic sampling drops them)."""
+    if valid is None:
+        return (rewards == rewards[:, :1]).all(dim=1)
+    highest = torch.where(valid, rewards, -torch.inf).amax(dim=1)
+    return highest <= torch.where(valid, rewards, torch.inf).amin(dim=1)
 
 
 def clipped_policy_loss(
