@@ -55,7 +55,7 @@ def likely_first_tokens(cli, count: int) -> set[str]:
 
 def learning_run(tmp_path: Path, lr: float) -> list[float]:
     overrides = [
-        "--trainer.max_steps=12",
+        "--trainer.max_steps=16",
         "--data.init_args.chat=false",  # shorter prompts: a faster test
         "--trainer.enable_checkpointing=false",
         f"--model.init_args.optimizer.lr={lr}",
@@ -77,9 +77,10 @@ def learning_run(tmp_path: Path, lr: float) -> list[float]:
 def test_grpo_raises_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_path):
     learned = learning_run(tmp_path / "lr", lr=0.05)
     frozen = learning_run(tmp_path / "zero", lr=0.0)
-    assert len(learned) == len(frozen) == 12
+    assert len(learned) == len(frozen) == 16
     assert sum(learned[:3]) / 3 < 0.3, learned
-    assert sum(learned[-3:]) / 3 > 0.8, learned
+    # 16 steps, not 12: at 12 the schedule ends mid-climb and one noisy step decides the mean
+    assert sum(learned[-4:]) / 4 > 0.8, learned
     # at lr 0 the reward stays at its base rate (a few of each step's 16 draws)
     assert sum(frozen[-3:]) / 3 < 0.3 and max(frozen) < 0.5, frozen
 
