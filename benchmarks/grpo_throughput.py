@@ -38,10 +38,10 @@ from transformers import TrainerCallback
 import lit_parallel  # noqa: F401  (first: its OpenMP wait policy must precede torch)
 from datamodules import ParallelMixtureDataModule
 from datamodules.mixture import MixtureConfig
+from lit_parallel.generation import SamplingSpec
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec
 from lit_parallel.modules.grpo import GRPOModule, GRPOSpec
 from lit_parallel.modules.optim import OptimizerSpec
-from lit_parallel.sampling import SamplingSpec
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
 TINY = yaml.safe_load(CONFIG.read_text())["model"]["init_args"]["model"]["tiny"]

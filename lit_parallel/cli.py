@@ -171,7 +171,8 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from datamodules import ParallelMixtureDataModule
     from lit_parallel.evaluation import jobs_for, run_jobs, summarize
-    from lit_parallel.sampling import SamplingSpec, sample
+    from lit_parallel.generation import SamplingSpec, generate
+    from lit_parallel.progress import Progress
     from lit_parallel.trained import load_inference_model
 
     started = time.perf_counter()
@@ -184,9 +185,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data.load()
     sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
-    generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
-    with Executor(workers=args.workers, limits=Limits(timeout_s=args.timeout)) as executor:
-        records = run_jobs(jobs_for(sets, spec.n), generate, executor, spec)
+    engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    jobs = jobs_for(sets, spec.n)
+    limits = Limits(timeout_s=args.timeout)
+    with Executor(workers=args.workers, limits=limits) as executor, Progress("evaluate", len(jobs)) as progress:
+        records = run_jobs(jobs, engine, executor, spec, progress)
     metrics = summarize(records, args.k, args.targets or ())
     seconds = time.perf_counter() - started
     header = ["language", "problems", *(f"pass@{k}" for k in args.k)]
