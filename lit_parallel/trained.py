@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 import yaml
 
+from lit_parallel.errors import DataError
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model
-from lit_parallel.problems.schema import DataError
 
 
 def spec_from_dict(values: dict, where: str) -> ModelSpec:

@@ -20,7 +20,7 @@ TINY_SFT = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 def tiny_checkpoint(tmp_path):
     """A 3-step tiny SFT fit under tmp_path (the tiny config validates, and so checkpoints, every 3 steps):
     its LightningCLI and its one checkpoint."""
-    from lit_parallel.cli import build_lightning_cli
+    from lit_parallel.commands.lightning import build_lightning_cli
 
     args = ["--config", str(TINY_SFT), f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false"]
     cli = build_lightning_cli([*args, "--trainer.max_steps=3", "--data.init_args.mixture.num_examples=8"], run=False)

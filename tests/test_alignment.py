@@ -15,10 +15,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from callbacks import Alignment
 from lit_parallel.analysis import chance, embed, pair_metrics, parallel_programs, retrieval
 from lit_parallel.analysis.metrics import METRICS, alignment_curves, cosine_matrix
-from lit_parallel.cli import build_lightning_cli, main
+from lit_parallel.cli import main
+from lit_parallel.commands.lightning import build_lightning_cli
+from lit_parallel.errors import DataError
 from lit_parallel.modeling import ModelSpec, load_model, load_tokenizer
 from lit_parallel.problems.loading import load_problems
-from lit_parallel.problems.schema import DataError
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 TINY_LAYERS = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from datamodules import ParallelMixtureDataModule
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modules.grpo import GRPOModule
 from lit_parallel.modules.sft import SFTModule
 

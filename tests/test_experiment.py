@@ -13,8 +13,8 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_parallel.cli import main
+from lit_parallel.errors import DataError
 from lit_parallel.experiment import load_experiment, plan
-from lit_parallel.problems.schema import DataError
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
 EXPERIMENTS = sorted(TINY.parent.glob("*.yaml"))

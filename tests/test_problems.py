@@ -5,9 +5,10 @@ import re
 
 import pytest
 
+from lit_parallel.errors import DataError
 from lit_parallel.execution import TestCase
 from lit_parallel.problems.corpus import bundled_corpus
-from lit_parallel.problems.schema import DataError, read_jsonl
+from lit_parallel.problems.schema import read_jsonl
 
 GOOD = {
     "task_id": "lp/9999-sum",

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from peft import PeftModel
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modeling import load_model
 from lit_parallel.modules.sft import block_causal_mask
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import torch
 
 from lit_parallel.analysis.metrics import alignment_curves, chance
+from lit_parallel.errors import DataError
 from lit_parallel.problems.loading import load_problems
-from lit_parallel.problems.schema import DataError, Problem, language_of
+from lit_parallel.problems.schema import Problem, language_of
 
 POOLINGS = ("mean", "last")
 """How a program's token states become one vector: their mean, or the last token's."""

@@ -1,45 +1,7 @@
-"""``lit-parallel experiment``: the paper's comparison as one resumable command.
-
-Arms (baseline SFT, Parallel-SFT, optionally RL from the base model) x seeds; per arm: SFT, RL on the
-source language, and pass@k (and alignment) after every stage; then the report.
-"""
-
-from __future__ import annotations
-
-import argparse
-import sys
-import time
-from datetime import datetime, timezone
-from pathlib import Path
+"""The paper's comparison: arms x seeds x stages (SFT, RL, pass@k, alignment), resumable, and its report."""
 
 from lit_parallel.experiment.config import ExperimentConfig, load_experiment
-from lit_parallel.experiment.pipeline import StageFailed, plan, run
+from lit_parallel.experiment.pipeline import RunCommand, StageFailed, plan, run
 from lit_parallel.experiment.report import write_report
 
-__all__ = ["ExperimentConfig", "add_experiment_parser", "load_experiment", "plan", "run", "write_report"]
-
-
-def cmd_experiment(args: argparse.Namespace) -> int:
-    experiment = load_experiment(args.config)
-    if args.dry_run:
-        for stage in plan(experiment):
-            print(("done  " if stage.marker.exists() else "todo  ") + "lit-parallel " + " ".join(stage.argv))
-        return 0
-    started, clock = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), time.perf_counter()
-    try:
-        run(experiment)
-    except StageFailed as exc:
-        print(f"lit-parallel experiment: {exc}; finished stages are kept, re-run to continue", file=sys.stderr)
-        return 1
-    command = f"lit-parallel experiment --config {args.config}"
-    report = write_report(experiment, command, started, time.perf_counter() - clock)
-    print(report.read_text())
-    print(f"\nreport: {report}")
-    return 0
-
-
-def add_experiment_parser(sub: argparse._SubParsersAction) -> None:
-    ex = sub.add_parser("experiment", help="baseline SFT vs Parallel-SFT, then RL, then the transfer table")
-    ex.add_argument("--config", type=Path, required=True, help="an experiment YAML (configs/experiments/)")
-    ex.add_argument("--dry-run", action="store_true", help="print every stage's command and whether it is done")
-    ex.set_defaults(func=cmd_experiment)
+__all__ = ["ExperimentConfig", "RunCommand", "StageFailed", "load_experiment", "plan", "run", "write_report"]

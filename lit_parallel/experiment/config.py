@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from lit_parallel.problems.schema import DataError
+from lit_parallel.errors import DataError
 
 
 @dataclass(frozen=True)

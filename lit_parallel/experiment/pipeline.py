@@ -1,7 +1,8 @@
 """The stages of an experiment, run in order, each skipped when its outputs are already on disk.
 
-Every stage is one ``lit-parallel`` command (``fit``, ``evaluate``, ``align``) whose full command line
-is kept beside its outputs, so any number of the report can be traced to the command that made it.
+Every stage is one ``lit-parallel`` command (``fit``, ``evaluate``, ``align``), run in this process by
+the function the caller hands in (the command router's ``main``); its full command line is kept beside
+its outputs, so any number of the report can be traced to the command that made it.
 A training stage interrupted mid-way resumes from its newest Lightning checkpoint.
 """
 
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lit_parallel.experiment.config import ExperimentConfig
+
+RunCommand = Callable[[Sequence[str]], int | None]
+"""Runs one ``lit-parallel`` command line in this process and returns its exit code."""
 
 BASE = "base"
 """The arm name of the untrained model's measurements."""
@@ -113,10 +117,8 @@ class StageFailed(RuntimeError):
     """A stage's command failed; the stages before it stay done."""
 
 
-def run_stage(stage: Stage) -> float:
+def run_stage(stage: Stage, run_command: RunCommand) -> float:
     """Run one stage (resuming an interrupted fit); its wall time in seconds."""
-    from lit_parallel.cli import main
-
     stage.directory.mkdir(parents=True, exist_ok=True)
     argv = list(stage.argv)
     resume = newest_checkpoint(stage.directory) if stage.kind == "fit" else None
@@ -125,7 +127,7 @@ def run_stage(stage: Stage) -> float:
     (stage.directory / f"{stage.kind}.command.txt").write_text("lit-parallel " + " ".join(argv) + "\n")
     started = time.perf_counter()
     try:
-        code = main(argv)
+        code = run_command(argv)
     except SystemExit as exc:  # argument errors of LightningCLI and argparse
         code = exc.code
     if code not in (0, None) or not stage.output.exists():
@@ -135,7 +137,7 @@ def run_stage(stage: Stage) -> float:
     return seconds
 
 
-def run(experiment: ExperimentConfig, log: callable = print) -> None:
+def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[str], None] = print) -> None:
     """Every stage not yet done, in order."""
     stages = plan(experiment)
     for number, stage in enumerate(stages, 1):
@@ -143,4 +145,4 @@ def run(experiment: ExperimentConfig, log: callable = print) -> None:
             log(f"[{number}/{len(stages)}] {stage.describe()}: done before, skipped")
             continue
         log(f"[{number}/{len(stages)}] {stage.describe()} ...")
-        log(f"[{number}/{len(stages)}] {stage.describe()}: {run_stage(stage):.0f} s")
+        log(f"[{number}/{len(stages)}] {stage.describe()}: {run_stage(stage, run_command):.0f} s")

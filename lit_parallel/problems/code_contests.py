@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from lit_parallel.errors import DataError
 from lit_parallel.execution import TestCase
-from lit_parallel.problems.schema import SPLITS, DataError, Problem, Variant, language_of, require
+from lit_parallel.problems.schema import SPLITS, Problem, Variant, language_of, require
 from lit_parallel.problems.sources import read_rows
 
 CODE_CONTESTS_LANGUAGES = {2: "cpp", 3: "python", 4: "java"}

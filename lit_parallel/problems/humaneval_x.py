@@ -18,7 +18,8 @@ import inspect
 import re
 from collections.abc import Iterator, Mapping
 
-from lit_parallel.problems.schema import DataError, Problem, Variant, require
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import Problem, Variant, require
 from lit_parallel.problems.sources import files, group_variants, humaneval_id, read_rows
 
 LANGUAGE = {"cpp": "cpp", "go": "go", "java": "java", "js": "javascript", "python": "python", "rust": "rust"}

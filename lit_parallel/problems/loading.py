@@ -10,13 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from lit_parallel.errors import DataError
 from lit_parallel.problems.code_contests import load_code_contests
 from lit_parallel.problems.corpus import bundled_corpus
 from lit_parallel.problems.humaneval_x import load_humaneval_x
 from lit_parallel.problems.mbxp import load_mbxp
 from lit_parallel.problems.multipl_e import load_multipl_e
 from lit_parallel.problems.polyhumaneval import load_polyhumaneval
-from lit_parallel.problems.schema import DataError, Problem, check_unique, language_of, read_jsonl
+from lit_parallel.problems.schema import Problem, check_unique, language_of, read_jsonl
 
 Loader = Callable[[str, Sequence[str] | None], list[Problem]]
 """Reads a SOURCE; languages, when given, choose the variants (the loaded problems are filtered too)."""

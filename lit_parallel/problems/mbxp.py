@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from lit_parallel.problems.schema import SPLITS, DataError, Problem, Variant, language_of, require
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import SPLITS, Problem, Variant, language_of, require
 from lit_parallel.problems.sources import read_rows
 
 

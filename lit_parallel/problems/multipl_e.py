@@ -12,7 +12,8 @@ import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from lit_parallel.problems.schema import DataError, Problem, Variant, language_of, require
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import Problem, Variant, language_of, require
 from lit_parallel.problems.sources import files, group_variants, humaneval_id, read_rows
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lit_parallel.problems.schema import SPLITS, DataError, Problem, Variant, language_of
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import SPLITS, Problem, Variant, language_of
 from lit_parallel.problems.sources import group_variants, humaneval_id, read_rows
 
 

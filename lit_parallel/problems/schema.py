@@ -11,14 +11,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lit_parallel.errors import DataError
 from lit_parallel.execution import Program, TestCase, canonical_language, get_language
 from lit_parallel.execution.errors import ExecutionError
 
 SPLITS = ("train", "eval")
-
-
-class DataError(ValueError):
-    """A problem file that does not fit the schema: the message names file, line and field."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from lit_parallel.problems.schema import DataError, Variant
+from lit_parallel.errors import DataError
+from lit_parallel.problems.schema import Variant
 
 _HUB = re.compile(r"hub:(?P<name>[^#@]+)(?:#(?P<config>[^@]+))?(?:@(?P<split>.+))?")
 

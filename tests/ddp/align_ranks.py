@@ -8,7 +8,7 @@ from pathlib import Path
 from process_group import tear_down
 
 from callbacks import Alignment
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny" / "sft.yaml"
 ALIGNMENT = {"languages": ["python", "ruby"], "limit": 6, "before_training": True}

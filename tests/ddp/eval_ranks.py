@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from callbacks import PassAtK
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.generation import SamplingSpec
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny" / "sft.yaml"

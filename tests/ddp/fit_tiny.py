@@ -8,7 +8,7 @@ from pathlib import Path
 import lightning as L
 from process_group import tear_down
 
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny" / "sft.yaml"
 

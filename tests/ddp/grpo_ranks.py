@@ -11,7 +11,7 @@ import lightning as L
 import torch
 from process_group import tear_down
 
-from lit_parallel.cli import build_lightning_cli
+from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.evaluation import Job
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny" / "grpo.yaml"

@@ -14,9 +14,9 @@ from pathlib import Path
 from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, dataset_programs, measure_alignment
 from lit_parallel.analysis.metrics import best_layer
 from lit_parallel.analysis.plot import plot_alignment
-from lit_parallel.cli import DATASET_HELP, format_table
+from lit_parallel.commands.common import DATASET_HELP, format_table
+from lit_parallel.errors import DataError
 from lit_parallel.modeling import load_tokenizer
-from lit_parallel.problems.schema import DataError
 from lit_parallel.trained import add_model_arguments, load_inference_model
 
 TABLE_METRICS = (("top1", "top1"), ("mrr", "mrr"), ("cos_pos", "cos+"), ("cos_neg", "cos-"), ("cos_gap", "gap"))
@@ -80,7 +80,7 @@ def delta_table(report: dict, other: dict, other_path: Path) -> str:
     return format_table(header, rows)
 
 
-def cmd_align(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     programs = dataset_programs(args.dataset, args.languages, args.split, args.limit)
     other = read_comparison(args.compare, programs) if args.compare else None
@@ -109,7 +109,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_align_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     al = sub.add_parser("align", help="cross-language retrieval and cosine similarity of hidden states, per layer")
     add_model_arguments(al)
     al.add_argument("--dataset", default="bundled", help=DATASET_HELP)
@@ -121,4 +121,4 @@ def add_align_parser(sub: argparse._SubParsersAction) -> None:
     al.add_argument("--max-length", type=int, default=512, help="tokens per program (longer ones are cut)")
     al.add_argument("--compare", type=Path, default=None, help="an earlier report: print this run minus it per layer")
     al.add_argument("--output", type=Path, default=Path("runs/align.json"), help="JSON report; the plot beside it")
-    al.set_defaults(func=cmd_align)
+    al.set_defaults(func=run)

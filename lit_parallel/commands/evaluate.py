@@ -1,0 +1,78 @@
+"""``lit-parallel evaluate``: pass@k per language of a model, an adapter or a checkpoint, on held-out problems."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from functools import partial
+from pathlib import Path
+
+from lit_parallel.commands.common import DATASET_HELP, format_table
+from lit_parallel.execution import Executor, Limits
+from lit_parallel.trained import add_model_arguments
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
+    from datamodules import ParallelMixtureDataModule
+    from lit_parallel.evaluation import jobs_for, run_jobs, summarize
+    from lit_parallel.generation import SamplingSpec, generate
+    from lit_parallel.progress import Progress
+    from lit_parallel.trained import load_inference_model
+
+    started = time.perf_counter()
+    model, model_spec = load_inference_model(args)
+    source = model_spec.source
+    # Only the held-out (eval split) problems: the bundled corpus's train split is what SFT and RL saw.
+    data = ParallelMixtureDataModule(
+        datasets=args.dataset, eval_problems_per_language=args.limit, tokenizer=source, chat=not args.plain
+    )
+    data.load()
+    sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
+    spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
+    engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    jobs = jobs_for(sets, spec.n)
+    limits = Limits(timeout_s=args.timeout)
+    with Executor(workers=args.workers, limits=limits) as executor, Progress("evaluate", len(jobs)) as progress:
+        records = run_jobs(jobs, engine, executor, spec, progress)
+    metrics = summarize(records, args.k, args.targets or ())
+    seconds = time.perf_counter() - started
+    header = ["language", "problems", *(f"pass@{k}" for k in args.k)]
+    rows = [
+        [lang, len(items), *(f"{metrics.get(f'pass@{k}/{lang}', float('nan')):.3f}" for k in args.k)]
+        for lang, items in sets.items()
+    ]
+    print(format_table(header, rows))
+    print(f"{len(records)} samples in {seconds:.0f} s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "metrics": metrics,
+        "problems": {lang: len(items) for lang, items in sets.items()},
+        "wall_time_s": round(seconds, 1),
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    args.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("evaluate", help="pass@k per language of a model, an adapter or a checkpoint")
+    add_model_arguments(ev)
+    ev.add_argument("--dataset", nargs="+", default=["bundled"], help=DATASET_HELP + "; its eval split is evaluated")
+    ev.add_argument("--languages", nargs="+", default=None, help="evaluated languages (default: all)")
+    ev.add_argument("--targets", nargs="+", default=None, help="languages averaged as pass@k/targets")
+    ev.add_argument("--limit", type=int, default=None, help="first N problems per language")
+    ev.add_argument("--n", type=int, default=1, help="samples per problem")
+    ev.add_argument("--k", type=int, nargs="+", default=[1], help="the k of pass@k (each <= n)")
+    ev.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    ev.add_argument("--top-p", type=float, default=1.0)
+    ev.add_argument("--max-new-tokens", type=int, default=256)
+    ev.add_argument("--batch-size", type=int, default=8)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--plain", action="store_true", help="plain prompts (base models) instead of the chat template")
+    ev.add_argument("--workers", type=int, default=None)
+    ev.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ev.add_argument("--output", type=Path, default=Path("runs/evaluate.json"), help="JSON report; records beside it")
+    ev.set_defaults(func=run)

@@ -1,0 +1,102 @@
+"""``lit-parallel exec``: judge a JSONL file of programs; one verdict line per program, in input order."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from lit_parallel.commands.common import format_table
+from lit_parallel.execution import ExecutionError, Executor, Limits, Program, TestCase, Verdict, checked_language
+
+
+def read_programs(path: Path) -> Iterator[tuple[int, Program | str]]:
+    """Each line of a programs JSONL file: (line number, Program) or (line number, error message)."""
+    with path.open() as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, parse_program(json.loads(line))
+            except json.JSONDecodeError as exc:
+                yield lineno, f"{path}:{lineno}: not JSON ({exc.msg})"
+            except ExecutionError as exc:
+                yield lineno, f"{path}:{lineno}: {exc}"
+
+
+def parse_program(record: object) -> Program:
+    """A Program from one JSON record of ``lit-parallel exec``'s input; ExecutionError names the field."""
+    if not isinstance(record, dict):
+        raise ExecutionError("expected a JSON object")
+    for key in ("id", "language", "code"):
+        if key not in record:
+            raise ExecutionError(f"field {key!r} is missing")
+    if not isinstance(record["code"], str):
+        raise ExecutionError("field 'code' must be a string")
+    tests = record.get("tests")
+    if tests is not None:
+        if not isinstance(tests, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("stdin"), str) and isinstance(t.get("stdout"), str) for t in tests
+        ):
+            raise ExecutionError('field \'tests\' must be a list of {"stdin": str, "stdout": str}')
+        tests = tuple(TestCase(t["stdin"], t["stdout"]) for t in tests)
+    try:
+        language = checked_language(str(record["language"])).name
+    except ExecutionError as exc:
+        raise ExecutionError(f"field 'language': {exc}") from None
+    marker = record.get("marker")
+    if marker is not None and not isinstance(marker, str):
+        raise ExecutionError("field 'marker' must be a string")
+    return Program(language, record["code"], tests, str(record["id"]), marker)
+
+
+def run(args: argparse.Namespace) -> int:
+    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
+    parsed = list(read_programs(args.input))
+    errors = [item for _, item in parsed if isinstance(item, str)]
+    for message in errors:
+        print(message, file=sys.stderr)
+    programs = [item for _, item in parsed if isinstance(item, Program)]
+    start = time.monotonic()
+    tally: Counter[tuple[str, Verdict]] = Counter()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        Executor(workers=args.workers, limits=limits, isolation=args.isolation) as executor,
+        args.output.open("w") as out,
+    ):
+        for future in [executor.submit(p) for p in programs]:
+            result = future.result()
+            tally[result.language, result.verdict] += 1
+            out.write(json.dumps(result.to_json()) + "\n")
+            out.flush()
+    elapsed = time.monotonic() - start
+    print(verdict_table(tally), file=sys.stderr)
+    print(
+        f"\n{len(programs)} programs judged in {elapsed:.1f}s ({len(programs) / max(elapsed, 1e-9):.1f}/s), "
+        f"{len(errors)} lines rejected; verdicts in {args.output}",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0
+
+
+def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
+    """Languages x verdicts, counts, for the verdicts that occurred."""
+    languages = sorted({lang for lang, _ in tally})
+    verdicts = [v for v in Verdict if any(verdict is v for _, verdict in tally)]
+    rows = [[lang, *(tally[lang, v] for v in verdicts), sum(tally[lang, v] for v in verdicts)] for lang in languages]
+    return format_table(["language", *(v.value for v in verdicts), "total"], rows)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    ex = sub.add_parser("exec", help="judge a JSONL file of programs")
+    ex.add_argument("--input", type=Path, required=True, help='JSONL: {"id", "language", "code", "tests"?}')
+    ex.add_argument("--output", type=Path, required=True, help="JSONL of verdicts, in input order")
+    ex.add_argument("--workers", type=int, default=None, help="programs judged at once (default: CPU count)")
+    ex.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
+    ex.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space limit per run")
+    ex.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto")
+    ex.set_defaults(func=run)
