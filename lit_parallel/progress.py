@@ -7,6 +7,9 @@ so a long run never looks hung.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import sys
 import time
 from typing import TextIO
@@ -67,3 +70,18 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def memory() -> str:
+    """This process's resident memory now and its peak so far (Linux), for stage logs."""
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    return f"rss {int(fields['VmRSS'].split()[0]) // 1024} MB, peak {int(fields['VmHWM'].split()[0]) // 1024} MB"
+
+
+def release_memory() -> None:
+    """Collect the cycles a finished stage left (trainers, models) and give freed heap back to the system:
+    stages run in one process, and without this each one's model and buffers stay resident after it."""
+    gc.collect()
+    with contextlib.suppress(OSError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
