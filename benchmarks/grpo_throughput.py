@@ -9,8 +9,8 @@ temperature 1, the same cheap reward (a Python function of the completion: no ex
 the RL machinery is what is measured), one update per batch (mu = 1), no KL term, AdamW, fp32, no
 activation checkpointing.
 
-- ours: ``GRPOModule`` under a Lightning ``Trainer``: KV-cache sampling in which finished rows leave
-  the batch, log-probs of the completion positions only, micro-batches of ``--micro-batch`` rows.
+- ours: ``GRPOModule`` under a Lightning ``Trainer``: rollouts by the generation engine (continuous
+  batching, one prefill per prompt shared by its G completions), log-probs of the completion positions only, micro-batches of ``--micro-batch`` rows.
 - TRL: ``GRPOTrainer`` (transformers ``generate`` for rollouts, its default loss ``dapo``'s
   aggregation changed to ``grpo`` to match ours), same batch of P x G completions per step.
 
