@@ -10,7 +10,8 @@ the RL machinery is what is measured), one update per batch (mu = 1), no KL term
 activation checkpointing.
 
 - ours: ``GRPOModule`` under a Lightning ``Trainer``: rollouts by the generation engine (continuous
-  batching, one prefill per prompt shared by its G completions), log-probs of the completion positions only, micro-batches of ``--micro-batch`` rows.
+  batching, one prefill per prompt shared by its G completions), log-probs of the completion positions
+  only, micro-batches of ``--micro-batch`` rows.
 - TRL: ``GRPOTrainer`` (transformers ``generate`` for rollouts, its default loss ``dapo``'s
   aggregation changed to ``grpo`` to match ours), same batch of P x G completions per step.
 

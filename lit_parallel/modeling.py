@@ -208,7 +208,9 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
         # Evaluation too: its numbers must be those of the weights training saw (and evaluated).
         keep_4bit_weights_trainable(model)
     elif spec.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        # Non-reentrant: the reentrant kind gives LoRA no gradient when the layer inputs (frozen
+        # embeddings) do not require grad.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if spec.adapter is not None:
         return PeftModel.from_pretrained(model, spec.adapter, is_trainable=spec.lora is not None)
     if spec.lora is None:
