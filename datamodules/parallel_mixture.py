@@ -23,9 +23,10 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from datamodules.mixture import Example, MixtureBuilder, MixtureConfig
+from datamodules.mixture import FORMATS, Example, MixtureBuilder, MixtureConfig
+from lit_parallel import checks
 from lit_parallel.modeling import PACKAGED, load_tokenizer
-from lit_parallel.problems.loading import load_problems
+from lit_parallel.problems.loading import load_problems, parse_spec
 from lit_parallel.problems.schema import Problem, Variant
 from lit_parallel.prompts import PromptStyle, variant_prompt
 
@@ -155,6 +156,7 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         self.mixture = mixture or MixtureConfig()
+        check_arguments(self.hparams, self.mixture)
         self.style = PromptStyle(chat=chat, system=system_prompt)
         self._tokenizer = None
         self.train_problems: list[Problem] | None = None
@@ -189,7 +191,8 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         if self.hparams.mode == "rl":
             self.train_rows = self.prompts(train, [self.source_language])[self.source_language]
             return
-        examples = MixtureBuilder(self.mixture, self.tokenizer, self.style).build(train)
+        with checks.prefixed(f"{KEY}.mixture.languages"):
+            examples = MixtureBuilder(self.mixture, self.tokenizer, self.style, self.hparams.max_length).build(train)
         self.train_rows = self._tokenize(examples)
         self.report = mixture_report(self.train_rows)
         val = [p for p in self.eval_problems if self.source_language in p.parallel_group()]
@@ -205,14 +208,15 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         return [row for row in rows if row is not None]
 
     def prompts(self, problems: Sequence[Problem], languages: Sequence[str]) -> dict[str, list[PromptItem]]:
-        """Prompts of every problem that has a tested variant in each language."""
+        """Prompts of every problem that has a tested variant in each language (any language, for io
+        problems)."""
         sets: dict[str, list[PromptItem]] = {}
         for lang in languages:
-            variants = [(p.task_id, p.variants[lang]) for p in problems if lang in p.variants]
+            variants = [(p.task_id, p.variant(lang)) for p in problems]
             sets[lang] = [
                 PromptItem(task_id, lang, variant_prompt(v, self.tokenizer, self.style), v)
                 for task_id, v in variants
-                if v.has_tests
+                if v is not None and v.has_tests
             ]
         return sets
 
@@ -261,6 +265,29 @@ class ParallelMixtureDataModule(L.LightningDataModule):
             collate_fn=collate,
             num_workers=self.hparams.num_workers,
         )
+
+
+KEY = "data.init_args"
+"""Where a LightningCLI config holds the DataModule's arguments: errors name the key below it."""
+
+
+def check_arguments(hparams: dict, mixture: MixtureConfig) -> None:
+    """DataError naming the config key of the first bad argument, before anything is read or loaded."""
+    for field in ("datasets", "eval_datasets"):
+        for i, spec in enumerate(hparams[field]):
+            with checks.prefixed(f"{KEY}.{field}[{i}]"):
+                parse_spec(spec)
+    checks.registry_names([mixture.source_language], f"{KEY}.mixture.source_language", runnable=hparams["mode"] == "rl")
+    checks.shares(mixture.languages, f"{KEY}.mixture.languages")
+    checks.registry_names(list(mixture.languages), f"{KEY}.mixture.languages")
+    checks.shares(mixture.formats, f"{KEY}.mixture.formats")
+    checks.choices(list(mixture.formats), FORMATS, f"{KEY}.mixture.formats")
+    checks.at_least(mixture.num_examples, 1, f"{KEY}.mixture.num_examples")
+    checks.at_least(mixture.multi_languages, 1, f"{KEY}.mixture.multi_languages")
+    checks.registry_names(hparams["eval_languages"], f"{KEY}.eval_languages", runnable=True)
+    for field in ("eval_problems_per_language", "max_length", "batch_size"):
+        checks.at_least(hparams[field], 1, f"{KEY}.{field}")
+    checks.at_least(hparams["num_workers"], 0, f"{KEY}.num_workers")
 
 
 class ResumableSampler(DistributedSampler):

@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from lit_parallel import checks
 from lit_parallel.commands import align, data, evaluate, experiment, languages
 from lit_parallel.commands import exec as exec_command
-from lit_parallel.commands.lightning import LIGHTNING_COMMANDS, build_lightning_cli
-from lit_parallel.errors import DataError
+from lit_parallel.commands.lightning import LIGHTNING_COMMANDS, build_lightning_cli, config_files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,14 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in LIGHTNING_COMMANDS:
-        build_lightning_cli(argv)
-        return 0
-    args = build_parser().parse_args(argv)
+    lightning = bool(argv) and argv[0] in LIGHTNING_COMMANDS
     try:
+        if lightning:
+            build_lightning_cli(argv)
+            return 0
+        args = build_parser().parse_args(argv)
         return args.func(args)
-    except DataError as exc:
-        print(f"lit-parallel: {exc}", file=sys.stderr)
+    except Exception as exc:
+        error = checks.data_error(exc)
+        if error is None:
+            raise
+        # The project's classes name their config key; the config files say where that key is.
+        where = "".join(f"{path}: " for path in config_files(argv)) if lightning else ""
+        print(f"lit-parallel: {where}{error}", file=sys.stderr)
         return 2
 
 

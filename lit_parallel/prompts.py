@@ -65,6 +65,14 @@ def multi_message(description: str, languages: Sequence[str]) -> str:
     return f"Solve the following problem in {listed}, one code block per language, in that order.\n\n{description}"
 
 
+def problems_message(problems: Sequence[tuple[str, str]]) -> str:
+    """The instruction for solving several problems ``(description, language)``, each in its own
+    language, one code block each, in order."""
+    parts = [f"Problem {i}, in {display_name(lang)}:\n\n{text}" for i, (text, lang) in enumerate(problems, 1)]
+    head = "Solve each of the following problems in the language named with it, one code block per problem, in order."
+    return "\n\n".join([head, *parts])
+
+
 def translate_message(source: str, code: str, target: str) -> str:
     """The instruction for translating a program from one language to another."""
     return (
@@ -84,6 +92,12 @@ def render_prompt(message: str, language: str, tokenizer: object, style: PromptS
         messages.insert(0, {"role": "system", "content": style.system})
     header = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return header + opening
+
+
+def translation_prompt(source: str, code: str, target: str, tokenizer: object, style: PromptStyle) -> str:
+    """The prompt for translating ``code`` from ``source`` to ``target``: what SFT's translation examples
+    and ``lit-parallel data translate`` both show the model."""
+    return render_prompt(translate_message(source, code, target), target, tokenizer, style)
 
 
 def variant_prompt(variant: Variant, tokenizer: object, style: PromptStyle) -> str:

@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 import yaml
 
+from lit_parallel.checks import existing_file, prefixed
 from lit_parallel.errors import DataError
-from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model
+from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, check_source, load_model
 
 
 def spec_from_dict(values: dict, where: str) -> ModelSpec:
@@ -31,8 +32,12 @@ def spec_from_dict(values: dict, where: str) -> ModelSpec:
 
 def spec_from_config(path: str | Path) -> ModelSpec:
     """The ModelSpec of a training config (``model.init_args.model`` of an SFT or RL YAML)."""
-    config = yaml.safe_load(Path(path).read_text()) or {}
-    values = config.get("model", {}).get("init_args", {}).get("model")
+    try:
+        config = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"{path}:{mark.line + 1 if mark else '?'}: not YAML") from None
+    values = config.get("model", {}).get("init_args", {}).get("model") if isinstance(config, dict) else None
     if not isinstance(values, dict):
         raise DataError(f"{path}: field 'model.init_args.model' is missing")
     return spec_from_dict(values, str(path))
@@ -67,11 +72,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_inference_model(args: argparse.Namespace) -> tuple[torch.nn.Module, ModelSpec]:
-    """The model the arguments of ``add_model_arguments`` name, in eval mode, and its spec."""
+def check_model_arguments(args: argparse.Namespace) -> None:
+    """The model the arguments of ``add_model_arguments`` name can be found, nothing loaded: the files
+    exist, the sources resolve (a local path, or a hub id cached here or reachable)."""
+    existing_file(args.checkpoint, "--checkpoint")
+    existing_file(args.config, "--config")
     if args.checkpoint:
-        model, spec = load_checkpoint(args.checkpoint)
+        return
+    with prefixed("--config" if args.config else "--model"):
+        check_source(spec_from_config(args.config).source if args.config else args.model)
+    if args.adapter is not None:
+        with prefixed("--adapter"):
+            check_source(args.adapter, needs="adapter_config.json")
+
+
+def load_inference_model(
+    args: argparse.Namespace, device: torch.device | str = "cpu"
+) -> tuple[torch.nn.Module, ModelSpec]:
+    """The model the arguments of ``add_model_arguments`` name, on ``device`` in eval mode, and its spec."""
+    if args.checkpoint:
+        model, spec = load_checkpoint(args.checkpoint, device)
         return model.eval(), spec
     spec = spec_from_config(args.config) if args.config else ModelSpec(args.model, quantization="none")
     spec = replace(spec, lora=None, adapter=args.adapter, quantization=args.quantization or spec.quantization)
-    return load_model(spec).eval(), spec
+    return load_model(spec, device).eval(), spec

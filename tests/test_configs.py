@@ -10,10 +10,23 @@ from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modules.grpo import GRPOModule
 from lit_parallel.modules.sft import SFTModule
 
-# Experiment files are not LightningCLI configs: tests/test_experiment.py parses them.
+# Experiment files and translate.yaml (`data translate`'s) are not LightningCLI configs: their tests parse them.
 CONFIGS = sorted(
-    p for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml") if p.parent.name != "experiments"
+    p
+    for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml")
+    if p.parent.name != "experiments" and p.name != "translate.yaml"
 )
+OVERLAYS = {"control_sft.yaml": "parallel_sft.yaml"}
+"""Configs that go on top of another of their folder (``--config BASE --config OVERLAY``)."""
+
+
+def config_args(config: Path) -> list[str]:
+    base = OVERLAYS.get(config.name)
+    return (
+        ["--config", str(config)]
+        if base is None
+        else ["--config", str(config.with_name(base)), "--config", str(config)]
+    )
 
 
 def test_there_are_configs_for_tests_cpu_demos_and_the_paper():
@@ -24,9 +37,10 @@ def test_there_are_configs_for_tests_cpu_demos_and_the_paper():
 def test_config_parses_and_builds(config, tmp_path):
     # GPU configs are built on CPU here: the classes and arguments are what is checked.
     cli = build_lightning_cli(
-        ["--config", str(config), "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}"], run=False
+        [*config_args(config), "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}"], run=False
     )
     assert isinstance(cli.model, SFTModule | GRPOModule) and isinstance(cli.datamodule, ParallelMixtureDataModule)
     assert cli.datamodule.hparams.tokenizer == cli.model.spec.source  # linked, not repeated
     assert sum(cli.datamodule.mixture.languages.values()) == pytest.approx(1.0)
     assert cli.model.model is None, "the model must load in configure_model, on its device"
+    assert cli.datamodule.mixture.parallel is (config.name not in OVERLAYS)

@@ -175,8 +175,9 @@ def test_code_contests_both_schemas_load_and_their_solutions_pass(tmp_path, exec
     assert (second.task_id, second.split, second.languages) == ("1001/B", "train", ("python",))
     assert "Input\n\nTwo integers a and b." in second.description and len(second.variants["python"].io_tests) == 2
     assert third.languages == ("python", "cpp", "java") and third.variants["cpp"].solution is None
-    [chosen] = load_code_contests(str(path), split="train", languages=["c++", "go"])[:1]
-    assert chosen.split == "train" and chosen.languages == ("cpp", "go") and chosen.variants["go"].solution is None
+    assert {p.split for p in load_code_contests(str(path), split="train")} == {"train"}
+    [chosen] = load_problems(f"code-contests:{path}", ["c++", "go"])[:1]
+    assert chosen.languages == ("cpp", "go") and chosen.variants["go"].solution is None
     programs = [v.program(v.solution, f"{p.task_id}/{lang}") for p in (first, second) for lang, v in p.variants.items()]
     assert not failures(executor, programs)
 

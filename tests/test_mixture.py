@@ -1,4 +1,5 @@
-"""The Parallel-SFT mixture: configured ratios, determinism, formats, and completion-only labels."""
+"""The Parallel-SFT mixture: configured ratios, determinism, formats, completion-only labels, and its
+non-parallel control."""
 
 from collections import Counter
 
@@ -6,7 +7,7 @@ import pytest
 
 from datamodules import MixtureBuilder, MixtureConfig, ParallelMixtureDataModule
 from datamodules.mixture import allocate
-from datamodules.parallel_mixture import IGNORE_INDEX, split_by_task
+from datamodules.parallel_mixture import IGNORE_INDEX, mixture_report, split_by_task, tokenize_example
 from lit_parallel.problems.corpus import bundled_corpus
 from lit_parallel.prompts import PromptStyle, code_blocks
 
@@ -106,3 +107,63 @@ def test_rl_mode_serves_source_prompts_with_tests_and_eval_sets_are_held_out():
     assert set(sets) == set(RATIOS) and all(len(items) == len(EVAL) for items in sets.values())
     trained = {item.task_id for item in dm.train_rows}
     assert not trained & {item.task_id for items in sets.values() for item in items}
+
+
+def control_pair(tokenizer, seed=0, formats=FORMATS, max_length=None):
+    """A parallel mixture and its non-parallel control, with each one's report (examples cut to max_length)."""
+    pair = {}
+    for parallel in (True, False):
+        config = MixtureConfig("python", RATIOS, formats, num_examples=400, seed=seed, parallel=parallel)
+        examples = MixtureBuilder(config, tokenizer, PromptStyle(), max_length).build(TRAIN)
+        rows = [tokenize_example(e, tokenizer, max_length or 4096, chat=True) for e in examples]
+        pair[parallel] = examples, mixture_report([row for row in rows if row is not None])
+    return pair
+
+
+def languages_of_each_task(examples):
+    seen = {}
+    for example in examples:
+        for task_id, lang in example.programs:
+            seen.setdefault(task_id, set()).add(lang)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("seed", "formats", "max_length"),
+    [(0, FORMATS, None), (1, FORMATS, None), (0, {"single": 0.5, "translation": 0.5}, 512)],
+    ids=["all-formats", "seed-1", "cut-at-512"],
+)
+def test_the_control_has_the_parallel_mixtures_examples_and_answer_tokens_per_language(
+    tokenizer, seed, formats, max_length
+):
+    (_, parallel), (_, control) = control_pair(tokenizer, seed, formats, max_length).values()
+    assert set(control) == set(parallel) == set(RATIOS)
+    for lang in RATIOS:
+        p, c = parallel[lang], control[lang]
+        assert abs(c["examples"] / p["examples"] - 1) <= 0.01, (lang, p, c)
+        assert abs(c["answer_tokens"] / p["answer_tokens"] - 1) <= 0.05, (lang, p, c)
+        if lang != "python":  # statements replace translations' programs and join multi examples
+            assert c["tokens"] - c["answer_tokens"] > p["tokens"] - p["answer_tokens"], lang
+
+
+def test_no_problem_of_the_control_is_in_two_languages_and_its_programs_are_real(tokenizer):
+    (parallel, _), (control, _) = control_pair(tokenizer).values()
+    assert any(len(langs) > 1 for langs in languages_of_each_task(parallel).values())
+    assert all(len(langs) == 1 for langs in languages_of_each_task(control).values())
+    by_id = {p.task_id: p for p in TRAIN}
+    kinds = Counter(e.kind for e in control if e.language != "python")
+    assert kinds["translation"] == 0 and kinds["single"] == sum(FORMATS[k] for k in ("single", "translation")) * 200
+    for example in control:
+        blocks = code_blocks(example.target)
+        assert [lang for lang, _ in blocks[1:]] == [lang for _, lang in example.programs[1:]]
+        for (_, code), (task_id, lang) in zip(blocks, example.programs, strict=True):
+            assert code == programs_of(by_id, task_id, lang)
+            assert by_id[task_id].description in example.prompt
+    multi = [e for e in control if e.kind == "multi"]
+    assert multi and all(len({task_id for task_id, _ in e.programs}) == len(e.programs) == 3 for e in multi)
+
+
+def test_a_control_needs_a_problem_per_language(tokenizer):
+    config = MixtureConfig("python", RATIOS, FORMATS, num_examples=40, parallel=False)
+    with pytest.raises(ValueError, match="3 problems cannot serve 5 languages"):
+        MixtureBuilder(config, tokenizer, PromptStyle()).build(TRAIN[:3])

@@ -14,10 +14,11 @@ from pathlib import Path
 from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, dataset_programs, measure_alignment
 from lit_parallel.analysis.metrics import best_layer
 from lit_parallel.analysis.plot import plot_alignment
+from lit_parallel.checks import check_align
 from lit_parallel.commands.common import DATASET_HELP, format_table
 from lit_parallel.errors import DataError
 from lit_parallel.modeling import load_tokenizer
-from lit_parallel.trained import add_model_arguments, load_inference_model
+from lit_parallel.trained import add_model_arguments, check_model_arguments, load_inference_model
 
 TABLE_METRICS = (("top1", "top1"), ("mrr", "mrr"), ("cos_pos", "cos+"), ("cos_neg", "cos-"), ("cos_gap", "gap"))
 """(metric, column name) of the per-layer table."""
@@ -81,9 +82,11 @@ def delta_table(report: dict, other: dict, other_path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_align(args)
     started = time.perf_counter()
     programs = dataset_programs(args.dataset, args.languages, args.split, args.limit)
     other = read_comparison(args.compare, programs) if args.compare else None
+    check_model_arguments(args)
     model, spec = load_inference_model(args)
     source = spec.source
     report = measure_alignment(model, load_tokenizer(source), programs, args.pooling, args.batch_size, args.max_length)

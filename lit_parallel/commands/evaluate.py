@@ -8,9 +8,11 @@ import time
 from functools import partial
 from pathlib import Path
 
+from lit_parallel import checks
 from lit_parallel.commands.common import DATASET_HELP, format_table
 from lit_parallel.execution import Executor, Limits
-from lit_parallel.trained import add_model_arguments
+from lit_parallel.problems.loading import parse_spec
+from lit_parallel.trained import add_model_arguments, check_model_arguments
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,6 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from lit_parallel.progress import Progress
     from lit_parallel.trained import load_inference_model
 
+    checks.check_evaluate(args)
+    for spec in args.dataset:
+        parse_spec(spec)
+    check_model_arguments(args)
     started = time.perf_counter()
     model, model_spec = load_inference_model(args)
     source = model_spec.source
@@ -30,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     )
     data.load()
     sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
+    checks.nonempty_sets(sets, "--languages")
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
     engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
     jobs = jobs_for(sets, spec.n)

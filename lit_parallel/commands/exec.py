@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from lit_parallel import checks
 from lit_parallel.commands.common import format_table
 from lit_parallel.execution import ExecutionError, Executor, Limits, Program, TestCase, Verdict, checked_language
 
@@ -55,6 +56,7 @@ def parse_program(record: object) -> Program:
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.check_exec(args)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb)
     parsed = list(read_programs(args.input))
     errors = [item for _, item in parsed if isinstance(item, str)]

@@ -13,11 +13,13 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
+from lit_parallel.checks import existing_file
 from lit_parallel.experiment import RunCommand, StageFailed, load_experiment, plan, write_report
 from lit_parallel.experiment import run as run_stages
 
 
 def run(args: argparse.Namespace, run_command: RunCommand) -> int:
+    existing_file(args.config, "--config")
     experiment = load_experiment(args.config)
     if args.dry_run:
         for stage in plan(experiment):
@@ -38,7 +40,9 @@ def run(args: argparse.Namespace, run_command: RunCommand) -> int:
 
 def add_parser(sub: argparse._SubParsersAction, run_command: RunCommand) -> None:
     """``run_command`` runs one stage's ``lit-parallel`` command line in this process (the router's main)."""
-    ex = sub.add_parser("experiment", help="baseline SFT vs Parallel-SFT, then RL, then the transfer table")
+    ex = sub.add_parser(
+        "experiment", help="the arms (baseline, control, Parallel-SFT), then RL, then intervals and a verdict"
+    )
     ex.add_argument("--config", type=Path, required=True, help="an experiment YAML (configs/experiments/)")
     ex.add_argument("--dry-run", action="store_true", help="print every stage's command and whether it is done")
     ex.set_defaults(func=partial(run, run_command=run_command))

@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from itertools import pairwise
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+
+def config_files(argv: Sequence[str]) -> list[str]:
+    """The ``--config`` files of a LightningCLI command line."""
+    after = [b for a, b in pairwise(argv) if a == "--config"]
+    return after + [a.removeprefix("--config=") for a in argv if a.startswith("--config=")]
 
 
 def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
@@ -17,6 +25,9 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
     from lightning.pytorch.callbacks import RichProgressBar
     from lightning.pytorch.cli import LightningCLI
     from lightning.pytorch.loggers import TensorBoardLogger
+
+    # main passes on the command line it was given (sys.argv's own, or a test's): not the mistake this warns of.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
 
     class LitParallelCLI(LightningCLI):
         def add_arguments_to_parser(self, parser: object) -> None:

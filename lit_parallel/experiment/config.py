@@ -48,6 +48,17 @@ class ExperimentConfig:
     becomes ``--limit 6 --max-new-tokens 192``); its ``--seed`` is the stage's seed."""
     alignment: dict | None = None
     """``lit-parallel align`` options, or None to skip the alignment measurements."""
+    treatment: str = "parallel"
+    """The arm whose advantage the verdict is about (Parallel-SFT); no verdict when it is not an arm."""
+    against: list[str] | None = None
+    """The arms it is compared with, each paired per problem (default: every other arm)."""
+
+    @property
+    def comparisons(self) -> list[str]:
+        """The arms the treatment is compared with; none when the treatment is not an arm."""
+        if self.treatment not in self.arms:
+            return []
+        return [arm for arm in self.arms if arm != self.treatment] if self.against is None else list(self.against)
 
     @property
     def base_config(self) -> str:
@@ -70,6 +81,17 @@ def arm_of(value: object, where: str) -> Arm:
     if isinstance(value, dict) and set(value) <= {"config", "args"} and isinstance(value.get("args", []), list):
         return Arm(value.get("config"), tuple(str(a) for a in value.get("args", [])))
     raise DataError(f"{where}: must be a config path, null, or {{config: PATH, args: [...]}}")
+
+
+def check_comparison(raw: dict, arms: dict[str, Arm], path: str | Path, lines: dict[str, int]) -> None:
+    """``treatment`` names an arm and ``against`` is a list of arm names."""
+    against = raw.get("against")
+    if against is not None and not isinstance(against, list):
+        raise DataError(f"{path}:{lines['against']}: field 'against': must be a list of arm names")
+    named = [("treatment", raw["treatment"])] if "treatment" in raw else []
+    for key, name in named + [("against", name) for name in against or []]:
+        if not isinstance(name, str) or name not in arms:
+            raise DataError(f"{path}:{lines[key]}: field '{key}': {name!r} is not an arm ({', '.join(arms)})")
 
 
 def load_experiment(path: str | Path) -> ExperimentConfig:
@@ -95,6 +117,7 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     arms = {name: arm_of(value, f"{path}:{lines['arms']}: field 'arms.{name}'") for name, value in raw["arms"].items()}
     if not any(arm.config for arm in arms.values()) and not raw.get("rl_config"):
         raise DataError(f"{path}:{lines['arms']}: field 'arms': no arm has an SFT config and there is no rl_config")
+    check_comparison(raw, arms, path, lines)
     here = Path(path).resolve().parent
 
     def locate(key: str, value: str | None) -> str | None:

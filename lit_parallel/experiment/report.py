@@ -1,8 +1,11 @@
 """The experiment's report: every number read back from the stages' own output files.
 
-``report.md`` holds pass@1 per language for each arm and stage (mean and spread over seeds), the
-transfer table (per target language: pass@1 after RL minus before RL, paired by seed), the same two
-tables for the share of programs that run to their end, and the alignment summary;
+``report.md`` holds pass@1 per language for each arm and stage, the transfer table (per target
+language: pass@1 after RL minus before RL), the treatment's differences from the other arms (transfer
+and final pass@1) with a verdict per target language and overall, the SFT and RL budgets and reward
+from the training logs, the same cell and transfer tables for the share of programs that run to their
+end, and the alignment summary. Every cell is a mean over problems with its 95% bootstrap interval,
+computed per problem from the evaluations' records (``eval.jsonl``) by ``statistics``.
 ``pass_at_1.png`` and ``alignment.png`` plot them; all of it also goes to TensorBoard under
 ``<output_dir>/tb``.
 """
@@ -20,86 +23,153 @@ import matplotlib
 matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt
 
+from lit_parallel.experiment import training_logs
 from lit_parallel.experiment.config import Arm, ExperimentConfig
 from lit_parallel.experiment.pipeline import BASE, Stage, plan
+from lit_parallel.experiment.statistics import (
+    LEVEL,
+    RESAMPLES,
+    SEED,
+    Scores,
+    agree,
+    interval,
+    passed,
+    pool,
+    problem_scores,
+    ran_to_end,
+    subtract,
+    verdict,
+)
 
 POINTS = (BASE, "sft", "rl")
+MEAN = "mean over targets"
+Cells = dict[tuple[str, str], dict[int, dict[str, Scores]]]
+"""(arm, point) -> seed -> language -> per-problem scores of that evaluation."""
+
+METHOD = (
+    f"Every cell: the mean over problems and its {LEVEL:.0%} percentile bootstrap interval over problems "
+    f"({RESAMPLES} resamples, seed {SEED}). Seeds pooled: a problem's score is its mean over the cell's seeds "
+    "(and samples). Differences are paired per problem: transfer is a problem's score after RL minus before "
+    "RL at the same seed; an arm difference is the same problem in both arms. A verdict is `better` when the "
+    "interval lies above 0, `worse` below, `cannot tell` when it holds 0. A mean over targets averages each "
+    "problem over the targets first (problems measured in every target only). A cell where every problem scores "
+    "the same (all 0, say) has a zero-width interval: the bootstrap cannot see past the problems measured."
+)
 
 
-def spread(values: Sequence[float]) -> str:
-    """``mean ± std (n=N)`` over seeds (the sample standard deviation), or the one value."""
-    if len(values) < 2:
-        return f"{values[0]:.3f}" if values else "-"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} (n={len(values)})"
-
-
-def pass_at_1(metrics: dict[str, float]) -> dict[str, float]:
-    """Language -> pass@1, from an evaluation's metrics."""
-    return {
-        name.split("/", 1)[1]: value
-        for name, value in metrics.items()
-        if name.startswith("pass@1/") and name != "pass@1/targets"
-    }
-
-
-def ran_to_completion(metrics: dict[str, float]) -> dict[str, float]:
-    """Language -> share of programs that compiled and ran to their end (right or wrong output): a
-    signal that moves before pass@1 does when a model is too small to solve the problems."""
-    return {
-        lang: sum(metrics.get(f"verdicts/{lang}/{verdict}", 0.0) for verdict in ("passed", "failed"))
-        for lang in pass_at_1(metrics)
-    }
-
-
-def evaluations(stages: Sequence[Stage]) -> list[tuple[Stage, dict[str, float]]]:
-    """Each finished evaluation stage with the metrics of its eval.json."""
+def evaluations(stages: Sequence[Stage]) -> list[tuple[Stage, list[dict]]]:
+    """Each finished evaluation stage with the per-sample records beside its eval.json."""
     done = [s for s in stages if s.kind == "evaluate" and s.output.exists()]
-    return [(stage, json.loads(stage.output.read_text())["metrics"]) for stage in done]
+    return [(stage, read_records(stage.output.with_suffix(".jsonl"))) for stage in done]
 
 
-def collect(
-    evaluated: Sequence[tuple[Stage, dict[str, float]]], measure: Callable[[dict], dict[str, float]] = pass_at_1
-) -> dict:
-    """(arm, point) -> language -> seed -> ``measure`` of each evaluation's metrics."""
-    table: dict = defaultdict(lambda: defaultdict(dict))
-    for stage, metrics in evaluated:
-        for lang, value in measure(metrics).items():
-            table[stage.arm, stage.point][lang][stage.seed] = value
-    return table
+def read_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def before_rl(arm: str, arms: dict[str, Arm]) -> str:
+def collect(evaluated: Sequence[tuple[Stage, list[dict]]], measure: Callable[[dict], float] = passed) -> Cells:
+    """Each evaluation's per-problem ``measure`` per language, keyed by arm, point and seed."""
+    cells: Cells = defaultdict(dict)
+    for stage, records in evaluated:
+        cells[stage.arm, stage.point][stage.seed] = problem_scores(records, measure)
+    return cells
+
+
+def cell(cells: Cells, arm: str, point: str, language: str) -> Scores:
+    """Per problem, the mean over the seeds of (arm, point)."""
+    return pool([scores[language] for scores in cells.get((arm, point), {}).values() if language in scores])
+
+
+def start_of(arm: str, arms: dict[str, Arm]) -> tuple[str, str]:
     """What RL started from: the arm's SFT model, or the base model for RL straight from it."""
-    return "sft" if arms[arm].config else BASE
+    return (arm, "sft") if arms[arm].config else (BASE, BASE)
 
 
-def transfer(table: dict, arm: str, language: str, arms: dict[str, Arm]) -> list[float]:
-    """Per seed: pass@1 after RL minus before RL (seeds measured at both points only)."""
-    start = before_rl(arm, arms)
-    after = table.get((arm, "rl"), {}).get(language, {})
-    before = table.get((arm if start == "sft" else BASE, start), {}).get(language, {})
-    return [after[s] - before[s] for s in sorted(after) if s in before]
+def transfer(cells: Cells, arm: str, language: str, arms: dict[str, Arm]) -> Scores:
+    """Per problem: after RL minus before RL at the same seed, then the mean over seeds."""
+    after, before = cells.get((arm, "rl"), {}), cells.get(start_of(arm, arms), {})
+    return pool(
+        [
+            subtract(after[seed][language], before[seed][language])
+            for seed in sorted(after)
+            if seed in before and language in after[seed] and language in before[seed]
+        ]
+    )
 
 
-def pass_table(table: dict, rows: Sequence[tuple[str, str]], languages: Sequence[str]) -> list[str]:
-    lines = ["| arm | stage | " + " | ".join(languages) + " |", "|---|---|" + "---|" * len(languages)]
+def text(scores: Scores, signed: bool = False) -> str:
+    found = interval(scores)
+    return found.format(signed) if found else "-"
+
+
+def with_mean(per_language: dict[str, Scores]) -> dict[str, Scores]:
+    """The per-language scores and, per problem, their mean over the languages (problems in all of them)."""
+    return {**per_language, MEAN: pool(list(per_language.values()))}
+
+
+def pass_table(cells: Cells, rows: Sequence[tuple[str, str]], languages: Sequence[str]) -> list[str]:
+    lines = ["| arm | stage | seeds | " + " | ".join(languages) + " |", "|---|---|---|" + "---|" * len(languages)]
     for arm, point in rows:
-        cells = [spread(list(table[arm, point].get(lang, {}).values())) for lang in languages]
-        lines.append(f"| {arm} | {point} | " + " | ".join(cells) + " |")
+        texts = [text(cell(cells, arm, point, lang)) for lang in languages]
+        lines.append(f"| {arm} | {point} | {len(cells[arm, point])} | " + " | ".join(texts) + " |")
     return lines
 
 
-def transfer_table(table: dict, experiment: ExperimentConfig) -> list[str]:
-    targets = experiment.targets
-    lines = [
-        "| arm (RL from) | " + " | ".join(targets) + " | mean over targets |",
-        "|---|" + "---|" * (len(targets) + 1),
-    ]
+def problem_counts(cells: Cells, languages: Sequence[str]) -> str:
+    """How many problems each language's cells average over (the most any evaluation measured)."""
+    evaluated = [scores for per_seed in cells.values() for scores in per_seed.values()]
+    most = {lang: max(len(scores.get(lang, {})) for scores in evaluated) for lang in languages}
+    return "Problems per language: " + ", ".join(f"{lang} {n}" for lang, n in most.items()) + "."
+
+
+def transfer_table(cells: Cells, experiment: ExperimentConfig) -> list[str]:
+    """Per arm: RL's change in the source language (what it trained on) and in each target (transfer)."""
+    source, targets = experiment.source_language, experiment.targets
+    columns = [f"{source} (RL's own)", *targets, MEAN]
+    lines = ["| arm (RL from) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for arm in experiment.arms:
-        deltas = {lang: transfer(table, arm, lang, experiment.arms) for lang in targets}
-        per_seed = [statistics.mean(d) for d in zip(*deltas.values(), strict=False)] if all(deltas.values()) else []
-        cells = [spread(deltas[lang]) for lang in targets]
-        lines.append(f"| {arm} ({before_rl(arm, experiment.arms)}) | " + " | ".join(cells) + f" | {spread(per_seed)} |")
+        deltas = with_mean({lang: transfer(cells, arm, lang, experiment.arms) for lang in targets})
+        texts = [
+            text(scores, signed=True) for scores in (transfer(cells, arm, source, experiment.arms), *deltas.values())
+        ]
+        lines.append(f"| {arm} ({start_of(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
+    return lines
+
+
+def arm_differences(cells: Cells, experiment: ExperimentConfig, other: str) -> dict[str, dict[str, Scores]]:
+    """Measure -> target (and their mean) -> per problem, the treatment's value minus ``other``'s."""
+    ours, arms, targets = experiment.treatment, experiment.arms, experiment.targets
+    moved = {lang: subtract(transfer(cells, ours, lang, arms), transfer(cells, other, lang, arms)) for lang in targets}
+    final = {lang: subtract(cell(cells, ours, "rl", lang), cell(cells, other, "rl", lang)) for lang in targets}
+    return {"transfer": with_mean(moved), "pass@1 after RL": with_mean(final)}
+
+
+def verdict_lines(cells: Cells, experiment: ExperimentConfig) -> list[str]:
+    """The treatment minus each other arm, per target, with intervals; the verdict per target (from the
+    transfer differences: better or worse than every other arm, else cannot tell) and overall."""
+    ours, others, columns = experiment.treatment, experiment.comparisons, [*experiment.targets, MEAN]
+    found = {
+        (other, measure): {column: interval(scores) for column, scores in per_column.items()}
+        for other in others
+        for measure, per_column in arm_differences(cells, experiment, other).items()
+    }
+    lines = ["| difference | measure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    for (other, measure), intervals in found.items():
+        texts = [f"{iv.format(signed=True)} {verdict(iv)}" if iv else "-" for iv in intervals.values()]
+        lines.append(f"| {ours} - {other} | {measure} | " + " | ".join(texts) + " |")
+    lines += ["", "| target | " + " | ".join(f"transfer vs {o}" for o in others) + " | verdict |"]
+    lines.append("|---|" + "---|" * (len(others) + 1))
+    for column in columns:
+        verdicts = [verdict(found[other, "transfer"][column]) for other in others]
+        name = "**overall** (mean over targets)" if column == MEAN else column
+        lines.append(f"| {name} | " + " | ".join(verdicts) + f" | **{agree(verdicts)}** |")
+    overall = agree([verdict(found[other, "transfer"][MEAN]) for other in others])
+    lines += ["", f"**Verdict: does RL on {experiment.source_language} transfer better after {ours}? {overall}.**"]
+    evidence = [f"{ours} - {o}: {iv.format(signed=True)}" for o in others if (iv := found[o, "transfer"][MEAN])]
+    lines += [
+        "",
+        "Transfer, mean over targets: " + ("; ".join(evidence) or "no problem measured in every target") + ".",
+    ]
     return lines
 
 
@@ -130,17 +200,17 @@ def alignment_table(reports: dict) -> list[str]:
     return lines
 
 
-def plot_pass_at_1(table: dict, rows: Sequence[tuple[str, str]], languages: Sequence[str], path: Path) -> None:
+def plot_pass_at_1(cells: Cells, rows: Sequence[tuple[str, str]], languages: Sequence[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(2 + 1.2 * len(languages), 4), dpi=100)
     width = 0.8 / max(len(rows), 1)
     for i, (arm, point) in enumerate(rows):
-        values = [list(table[arm, point].get(lang, {}).values()) for lang in languages]
-        means = [statistics.mean(v) if v else 0.0 for v in values]
-        errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+        found = [interval(cell(cells, arm, point, lang)) for lang in languages]
+        means = [iv.mean if iv else 0.0 for iv in found]
+        errors = [[iv.mean - iv.low if iv else 0.0 for iv in found], [iv.high - iv.mean if iv else 0.0 for iv in found]]
         x = [j + (i - (len(rows) - 1) / 2) * width for j in range(len(languages))]
         ax.bar(x, means, width, yerr=errors, label=f"{arm}/{point}", capsize=2)
     ax.set_xticks(range(len(languages)), languages)
-    ax.set_ylabel("pass@1")
+    ax.set_ylabel(f"pass@1 ({LEVEL:.0%} bootstrap interval over problems)")
     ax.legend(fontsize=7, ncol=2)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
@@ -162,37 +232,58 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     out = Path(experiment.output_dir)
     stages = plan(experiment)
     evaluated = evaluations(stages)
-    table = collect(evaluated)
-    rows = [key for point in POINTS for key in table if key[1] == point]
-    languages = sorted({lang for cells in table.values() for lang in cells})
+    cells = collect(evaluated)
+    rows = [key for point in POINTS for key in cells if key[1] == point]
+    languages = sorted({lang for per_seed in cells.values() for scores in per_seed.values() for lang in scores})
     staged = sum(json.loads(s.marker.read_text())["seconds"] for s in stages if s.marker.exists())
     lines = [f"# Experiment `{experiment.name}`", "", f"- command: `{command}`", f"- started: {started}"]
     lines += [
         f"- wall time of this invocation: {wall_s / 60:.1f} min; of all stages, over every run: {staged / 60:.1f} min"
     ]
-    lines += [f"- seeds: {experiment.seeds}; source language: {experiment.source_language}", ""]
-    lines += ["## pass@1 per language (mean ± std over seeds)", "", *pass_table(table, rows, languages), ""]
+    lines += [f"- seeds: {experiment.seeds}; source language: {experiment.source_language}", "", METHOD, ""]
+    lines += ["## pass@1 per language", "", *pass_table(cells, rows, languages), "", problem_counts(cells, languages)]
+    lines += [""]
     if experiment.rl_config:
-        lines += ["## Transfer: pass@1 after RL minus before RL, paired by seed", ""]
-        lines += [*transfer_table(table, experiment), ""]
-    ran = collect(evaluated, ran_to_completion)
-    lines += ["## Programs that compile and run to their end, right or wrong (share, mean ± std over seeds)", ""]
+        lines += ["## Transfer: pass@1 after RL minus before RL, paired per problem", ""]
+        lines += [*transfer_table(cells, experiment), ""]
+    if experiment.rl_config and experiment.comparisons:
+        lines += [f"## {experiment.treatment} against the other arms, paired per problem", ""]
+        lines += [*verdict_lines(cells, experiment), ""]
+    lines += budget_lines(stages, experiment)
+    ran = collect(evaluated, ran_to_end)
+    lines += ["## Programs that compile and run to their end, right or wrong (share)", ""]
     lines += [*pass_table(ran, rows, languages), ""]
     if experiment.rl_config:
-        lines += ["The same share, after RL minus before RL, paired by seed:", "", *transfer_table(ran, experiment), ""]
+        lines += ["The same share, after RL minus before RL, paired per problem:", ""]
+        lines += [*transfer_table(ran, experiment), ""]
     reports = alignment_rows(stages)
     if reports:
         lines += ["## Alignment: cross-language retrieval, mean over language pairs (mean pooling)", ""]
         lines += [*alignment_table(reports), ""]
         plot_alignment(reports, out / "alignment.png")
-    plot_pass_at_1(table, rows, languages, out / "pass_at_1.png")
+    plot_pass_at_1(cells, rows, languages, out / "pass_at_1.png")
     report = out / "report.md"
     report.write_text("\n".join(lines))
-    log_to_tensorboard(out, report, table, experiment)
+    log_to_tensorboard(out, report, cells, experiment)
     return report
 
 
-def log_to_tensorboard(out: Path, report: Path, table: dict, experiment: ExperimentConfig) -> None:
+def budget_lines(stages: Sequence[Stage], experiment: ExperimentConfig) -> list[str]:
+    """The SFT tokens per arm and the RL stages' reward and group spread, from their own logs."""
+    sft = training_logs.sft_budget_lines(stages, experiment.treatment)
+    rl = training_logs.rl_lines(stages)
+    if not sft and not rl:
+        return []
+    lines = ["## Budgets and reward, from the training logs", ""]
+    if sft:
+        lines += [*sft, ""]
+    if rl:
+        lines += ["Every RL stage runs the same RL config and arguments (the budget is the same by construction).", ""]
+        lines += [*rl, ""]
+    return lines
+
+
+def log_to_tensorboard(out: Path, report: Path, cells: Cells, experiment: ExperimentConfig) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(out / "tb")) as writer:
@@ -201,6 +292,6 @@ def log_to_tensorboard(out: Path, report: Path, table: dict, experiment: Experim
             writer.add_image(png.stem, plt.imread(png)[..., :3], dataformats="HWC")
         for arm in experiment.arms:
             for lang in experiment.targets:
-                deltas = transfer(table, arm, lang, experiment.arms)
+                deltas = transfer(cells, arm, lang, experiment.arms)
                 if deltas:
-                    writer.add_scalar(f"transfer/{arm}/{lang}", statistics.mean(deltas))
+                    writer.add_scalar(f"transfer/{arm}/{lang}", statistics.mean(deltas.values()))

@@ -9,7 +9,7 @@ and no solutions. Either may carry ``solutions`` as ``{language name: code}`` to
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 from lit_parallel.errors import DataError
 from lit_parallel.execution import TestCase
@@ -21,21 +21,17 @@ CODE_CONTESTS_LANGUAGES = {2: "cpp", 3: "python", 4: "java"}
 SPLIT_COLUMN = {"train": "train", "valid": "eval", "validation": "eval", "test": "eval", "eval": "eval"}
 """A row's ``split`` column -> the project's split."""
 DEFAULT_LANGUAGES = ("python", "cpp", "java")
-"""The languages of a problem without reference solutions when none are asked for."""
+"""The languages listed for a problem without reference solutions (it is judged in any other asked for)."""
 
 
-def load_code_contests(
-    source: str, split: str | None = None, languages: Collection[str] | None = None
-) -> list[Problem]:
+def load_code_contests(source: str, split: str | None = None) -> list[Problem]:
     """One io Problem per row of ``source``, with the first reference solution of each language.
 
     ``split`` applies to every row; without it a row's ``split`` column decides, else "train".
-    ``languages`` (names or aliases) chooses the variants; a language without a reference
-    solution gets a variant without one (its tests still judge the model's programs).
+    Like every io problem, each is judged in any language (:meth:`Problem.variant`).
     """
     if split is not None and split not in SPLITS:
         raise DataError(f"code-contests: split must be one of {SPLITS}, not {split!r}")
-    wanted = None if languages is None else [language_of(name, "languages", "languages") for name in languages]
     problems = []
     for where, row in read_rows(source):
         if row.get("interaction_format"):
@@ -43,7 +39,7 @@ def load_code_contests(
         description = _statement(row, where)
         tests = _tests(row, where)
         solutions = _solutions(row.get("solutions"), where)
-        names = wanted or list(solutions) or list(DEFAULT_LANGUAGES)
+        names = list(solutions) or list(DEFAULT_LANGUAGES)
         variants = {lang: Variant(lang, description, solutions.get(lang), tests) for lang in names}
         title = str(row.get("title") or row.get("name") or "")
         task_id = _task_id(row, where)

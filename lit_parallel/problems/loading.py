@@ -30,13 +30,8 @@ def _project(source: str, languages: Sequence[str] | None) -> list[Problem]:
 
 
 def _any_languages(load: Callable[[str], list[Problem]]) -> Loader:
-    """A loader of a format whose languages are its files': the filter applies after loading."""
+    """A loader that reads every language: the asked-for ones are kept (io problems: made) after loading."""
     return lambda source, languages: load(source)
-
-
-def _code_contests(source: str, languages: Sequence[str] | None) -> list[Problem]:
-    # io tests judge any language: asked-for languages get variants even without a reference solution.
-    return load_code_contests(source, languages=languages)
 
 
 FORMATS: dict[str, tuple[Loader, str]] = {
@@ -45,26 +40,36 @@ FORMATS: dict[str, tuple[Loader, str]] = {
     "humaneval-x": (_any_languages(load_humaneval_x), "HumanEval-X humaneval_<pl>.jsonl.gz files: completion tasks"),
     "polyhumaneval": (_any_languages(load_polyhumaneval), "PolyHumanEval solutions.json: 14 PLs, no tests"),
     "mbxp": (_any_languages(load_mbxp), "MBXP / OpenAI HumanEval rows (task_id, prompt, canonical_solution, test)"),
-    "code-contests": (_code_contests, "DeepMind code_contests or open-r1/codeforces rows: io problems"),
+    "code-contests": (_any_languages(load_code_contests), "DeepMind code_contests or open-r1/codeforces rows: io"),
 }
 """FORMAT -> (loader of a SOURCE, one-line description for --help)."""
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``(format, source)`` of a dataset SPEC (``("bundled", "")`` for the corpus), checked without
+    reading it: the format is known and a local source exists."""
+    if spec == "bundled":
+        return "bundled", ""
+    fmt, sep, source = spec.partition(":")
+    if not sep and spec.endswith(".jsonl"):
+        fmt, source = "project", spec
+    if fmt not in FORMATS:
+        known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
+        raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
+    if not source.startswith("hub:") and not Path(source).exists():
+        raise DataError(f"{source or spec}: no such file or directory")
+    return fmt, source
 
 
 def load_problems(spec: str, languages: Sequence[str] | None = None) -> list[Problem]:
     """The problems SPEC names, with only ``languages`` (names or aliases) when given.
 
-    Problems left with no language are dropped; a task_id met twice is an error naming both places.
+    An io problem gets a variant in each asked-for language, with or without a reference solution
+    (:meth:`Problem.variant`); problems left with no language are dropped; a task_id met twice is an
+    error naming both places.
     """
-    if spec == "bundled":
-        problems = bundled_corpus()
-    else:
-        fmt, sep, source = spec.partition(":")
-        if not sep and spec.endswith(".jsonl"):
-            fmt, source = "project", spec
-        if fmt not in FORMATS:
-            known = ", ".join(["bundled", *(f"{name}:SOURCE" for name in FORMATS)])
-            raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
-        problems = FORMATS[fmt][0](source, languages)
+    fmt, source = parse_spec(spec)
+    problems = bundled_corpus() if fmt == "bundled" else FORMATS[fmt][0](source, languages)
     check_unique(problems)
     return problems if languages is None else _only(problems, languages)
 
@@ -73,7 +78,7 @@ def _only(problems: list[Problem], languages: Sequence[str]) -> list[Problem]:
     wanted = [language_of(name, "languages", "languages") for name in languages]
     kept = []
     for problem in problems:
-        variants = {lang: problem.variants[lang] for lang in wanted if lang in problem.variants}
+        variants = {lang: variant for lang in wanted if (variant := problem.variant(lang)) is not None}
         if variants:
             kept.append(replace(problem, variants=variants))
     return kept

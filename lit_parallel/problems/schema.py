@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lit_parallel.errors import DataError
-from lit_parallel.execution import Program, TestCase, canonical_language, get_language
+from lit_parallel.execution import LANGUAGES, Program, TestCase, canonical_language, get_language
 from lit_parallel.execution.errors import ExecutionError
 
 SPLITS = ("train", "eval")
+RUNNABLE = frozenset(lang.name for lang in LANGUAGES)
+"""The languages the executor knows (installed here or not): those an io problem can be judged in."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,20 @@ class Problem:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self.variants)
+
+    def variant(self, language: str) -> Variant | None:
+        """The variant that judges a program in ``language`` (a registry name), or None.
+
+        An io problem has one in every language the executor runs: stdin/stdout tests are
+        language-neutral, so a language without a reference solution gets the statement and the tests
+        alone. Script and completion tests are written for one language and never carry over.
+        """
+        if language in self.variants:
+            return self.variants[language]
+        neutral = next((v for v in self.variants.values() if v.io_tests and not v.completion), None)
+        if neutral is None or language not in RUNNABLE:
+            return None
+        return Variant(language, neutral.prompt, None, neutral.io_tests)
 
     def parallel_group(self) -> dict[str, str]:
         """The reference solutions of this problem as standalone programs, by language."""
@@ -139,18 +155,42 @@ def problem_from_record(record: object, where: str) -> Problem:
     return Problem(task_id, description, variants, split, difficulty, str(record.get("title", "")), where)
 
 
-def read_jsonl(path: Path) -> Iterator[Problem]:
-    """Problems of a JSONL file in the project's format; DataError on the first bad line."""
+def problem_record(problem: Problem) -> dict:
+    """``problem`` as a record of the project's JSONL format: what ``problem_from_record`` reads back.
+
+    The format holds io problems only (one list of tests, shared by every language).
+    """
+    tests = {variant.io_tests for variant in problem.variants.values()}
+    if len(tests) != 1 or not next(iter(tests)) or any(v.completion for v in problem.variants.values()):
+        raise DataError(f"{problem.source}: problem {problem.task_id!r}: the project's format holds io problems only")
+    optional = {"title": problem.title or None, "difficulty": problem.difficulty}
+    return {
+        "task_id": problem.task_id,
+        **{key: value for key, value in optional.items() if value is not None},
+        "description": problem.description,
+        "tests": [{"stdin": case.stdin, "stdout": case.stdout} for case in next(iter(tests))],
+        "solutions": problem.parallel_group(),
+        "split": problem.split,
+    }
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, record) for each non-blank line of a JSONL file; DataError on a line that is not JSON."""
     with Path(path).open() as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
             try:
-                record = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: not JSON ({exc.msg})") from None
-            yield problem_from_record(record, where)
+
+
+def read_jsonl(path: Path) -> Iterator[Problem]:
+    """Problems of a JSONL file in the project's format; DataError on the first bad line."""
+    for lineno, record in json_lines(path):
+        yield problem_from_record(record, f"{path}:{lineno}")
 
 
 def reference_programs(problems: Iterable[Problem]) -> list[Program]:
