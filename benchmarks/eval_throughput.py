@@ -6,17 +6,18 @@ The same prompts (``--languages`` x ``--problems`` of a dataset, ``--n`` samples
 (the packaged SmolLM2-135M-Instruct by default), the same sampling settings (temperature, top-p, max new
 tokens, batch size, stop sequences) and the same sandboxed executor:
 
-- ours: ``lit_parallel.evaluation.run_jobs`` with ``lit_parallel.sampling.sample``: batched sampling
-  with a KV cache whose finished rows (EOS or stop sequence) leave the batch, and the executor's pool
-  judging one batch's programs while the next batch generates.
+- ours: ``lit_parallel.evaluation.run_jobs`` with ``lit_parallel.generation.generate``: continuous
+  batching (a finished row's slot takes the next sample at once), one prefill per prompt shared by its
+  samples, and the executor's pool judging each program as soon as its completion is done.
 - peer: what an evaluation script usually does: ``model.generate`` on the same batches (KV cache,
   left padding, ``stop_strings``; finished rows stay in the batch as padding until all are done), the
   completions cut at their stop sequence and their code extracted the same way, then every program
   judged one after the other (``Executor(workers=1)``), after all generation.
 
-Both run in this process, ours first then the peer, then again in the other order (``--rounds``);
-throughput = samples (problem x sample) / summed wall clock. Pass counts are printed for both: they
-differ only where the two samplers draw different tokens (their random streams differ), not by much.
+Both use the same weights in the same dtype (``--dtype``) and run in this process, ours first then the
+peer, then again in the other order (``--rounds``); throughput = samples (problem x sample) / summed
+wall clock. Pass counts are printed for both: they differ only where the two samplers draw different
+tokens (their random streams differ), not by much.
 The last line, ``ratio: X``, is our samples/s divided by the peer's (higher is better).
 """
 
@@ -30,15 +31,16 @@ import argparse
 import os
 import time
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 
 from datamodules import ParallelMixtureDataModule
 from lit_parallel.evaluation import Job, jobs_for, record, run_jobs
 from lit_parallel.execution import Executor, Limits
+from lit_parallel.generation import SamplingSpec, cut_at_stop, generate
 from lit_parallel.modeling import PACKAGED, ModelSpec, load_model
 from lit_parallel.prompts import extract_code, stop_sequences
-from lit_parallel.sampling import SamplingSpec, cut_at_stop, sample
 
 
 def peer_run(jobs: Sequence[Job], model: torch.nn.Module, tokenizer: object, spec: SamplingSpec) -> list[dict]:
@@ -75,9 +77,8 @@ def peer_run(jobs: Sequence[Job], model: torch.nn.Module, tokenizer: object, spe
 
 
 def ours_run(jobs: Sequence[Job], model: torch.nn.Module, tokenizer: object, spec: SamplingSpec) -> list[dict]:
-    generate = lambda prompts, seeds, stops: sample(model, tokenizer, prompts, seeds, stops, spec)  # noqa: E731
     with Executor(limits=Limits(timeout_s=10)) as executor:
-        return run_jobs(jobs, generate, executor, spec)
+        return run_jobs(jobs, partial(generate, model, tokenizer, spec=spec), executor, spec)
 
 
 def main() -> None:
@@ -91,10 +92,11 @@ def main() -> None:
     parser.add_argument("--top-p", type=float, default=0.95)
     parser.add_argument("--max-new-tokens", type=int, default=192)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="of both sides")
     parser.add_argument("--rounds", type=int, default=1, help="each round runs both, in alternating order")
     args = parser.parse_args()
 
-    model = load_model(ModelSpec(args.model, quantization="none", lora=None)).eval()
+    model = load_model(ModelSpec(args.model, quantization="none", compute_dtype=args.dtype, lora=None)).eval()
     data = ParallelMixtureDataModule(
         datasets=[],
         eval_datasets=[args.dataset],
@@ -106,7 +108,7 @@ def main() -> None:
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size)
     print(
         f"{len(jobs)} samples: {args.languages} x {args.problems} problems x n={args.n}, "
-        f"T={args.temperature}, max_new_tokens={args.max_new_tokens}, batch {args.batch_size}; "
+        f"T={args.temperature}, max_new_tokens={args.max_new_tokens}, batch {args.batch_size}, {args.dtype}; "
         f"load {os.getloadavg()[0]:.1f}"
     )
     runners = {"ours": ours_run, "peer": peer_run}

@@ -9,8 +9,9 @@ temperature 1, the same cheap reward (a Python function of the completion: no ex
 the RL machinery is what is measured), one update per batch (mu = 1), no KL term, AdamW, fp32, no
 activation checkpointing.
 
-- ours: ``GRPOModule`` under a Lightning ``Trainer``: KV-cache sampling in which finished rows leave
-  the batch, log-probs of the completion positions only, micro-batches of ``--micro-batch`` rows.
+- ours: ``GRPOModule`` under a Lightning ``Trainer``: rollouts by the generation engine (continuous
+  batching, one prefill per prompt shared by its G completions), log-probs of the completion positions
+  only, micro-batches of ``--micro-batch`` rows.
 - TRL: ``GRPOTrainer`` (transformers ``generate`` for rollouts, its default loss ``dapo``'s
   aggregation changed to ``grpo`` to match ours), same batch of P x G completions per step.
 
@@ -38,10 +39,10 @@ from transformers import TrainerCallback
 import lit_parallel  # noqa: F401  (first: its OpenMP wait policy must precede torch)
 from datamodules import ParallelMixtureDataModule
 from datamodules.mixture import MixtureConfig
+from lit_parallel.generation import SamplingSpec
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec
 from lit_parallel.modules.grpo import GRPOModule, GRPOSpec
 from lit_parallel.modules.optim import OptimizerSpec
-from lit_parallel.sampling import SamplingSpec
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
 TINY = yaml.safe_load(CONFIG.read_text())["model"]["init_args"]["model"]["tiny"]

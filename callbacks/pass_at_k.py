@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt
 
 from lit_parallel.evaluation import jobs_for, run_jobs, summarize
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
-from lit_parallel.sampling import SamplingSpec, sample
+from lit_parallel.generation import SamplingSpec, generate
+from lit_parallel.progress import Progress
 
 
 class PassAtK(L.Callback):
@@ -120,9 +121,10 @@ class PassAtK(L.Callback):
         model.eval()
         # Plain prompts need the tokenizer's BOS; chat templates write their own.
         add_special = not datamodule.style.chat
-        generate = partial(sample, model, datamodule.tokenizer, spec=self.sampling, add_special_tokens=add_special)
+        engine = partial(generate, model, datamodule.tokenizer, spec=self.sampling, add_special_tokens=add_special)
         executor, spec = self.executor(module)
-        mine = run_jobs(jobs, generate, executor, self.sampling)
+        with Progress(self.name, len(jobs)) as progress:
+            mine = run_jobs(jobs, engine, executor, self.sampling, progress)
         model.train(was_training)
         records = gather(trainer, mine)
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)

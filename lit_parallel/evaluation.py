@@ -1,22 +1,23 @@
 """Per-language pass@k: sample completions, extract code, execute, count.
 
 The work is a list of jobs, one per (language, problem, sample). A process takes its share
-(``jobs[rank::world]``); execution of one batch runs on the executor's pool while the next batch
-generates. Records are plain dicts, so that ranks can gather them and every rank can compute the
-same metrics from the same records.
+(``jobs[rank::world]``); the engine gets them all at once and each program runs on the executor's pool
+as soon as its completion is done, while the others still generate. Records are plain dicts, so that
+ranks can gather them and every rank can compute the same metrics from the same records.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lit_parallel.execution import Executor, Verdict
+from lit_parallel.generation import Completion, Request, SamplingSpec
 from lit_parallel.metrics import pass_at_k_by_language
+from lit_parallel.progress import Progress
 from lit_parallel.prompts import extract_code, stop_sequences
-from lit_parallel.sampling import SamplingSpec
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,13 @@ class Job:
         key = f"{base}/{self.language}/{self.task_id}/{self.sample}".encode()
         return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") & (2**63 - 1)
 
+    def request(self, base: int) -> Request:
+        """What the engine draws for this job, from the seed base of the evaluation or RL step."""
+        return Request(self.prompt, self.seed(base), tuple(stop_sequences(self.variant)))
 
-Generate = Callable[[Sequence[str], Sequence[int], Sequence[Sequence[str]]], list[str]]
-"""(prompts, seeds, stop sequences per prompt) -> one completion per prompt."""
+
+Generate = Callable[[Sequence[Request]], Iterable[tuple[int, Completion]]]
+"""requests -> (request index, completion) pairs, in the order they finish (``generation.generate``)."""
 
 
 def jobs_for(sets: dict[str, Sequence], n: int) -> list[Job]:
@@ -48,21 +53,21 @@ def jobs_for(sets: dict[str, Sequence], n: int) -> list[Job]:
     ]
 
 
-def run_jobs(jobs: Sequence[Job], generate: Generate, executor: Executor, spec: SamplingSpec) -> list[dict]:
-    """Generate and judge ``jobs``; a batch executes while the next one generates."""
-    pending = []
-    for start in range(0, len(jobs), spec.batch_size):
-        batch = jobs[start : start + spec.batch_size]
-        completions = generate(
-            [job.prompt for job in batch],
-            [job.seed(spec.seed) for job in batch],
-            [stop_sequences(job.variant) for job in batch],
-        )
-        for job, completion in zip(batch, completions, strict=True):
-            code = extract_code(completion, job.variant)
-            program = job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}")
-            pending.append((job, completion, code, executor.submit(program)))
-    return [record(job, completion, code, future.result()) for job, completion, code, future in pending]
+def run_jobs(
+    jobs: Sequence[Job], generate: Generate, executor: Executor, spec: SamplingSpec, progress: Progress | None = None
+) -> list[dict]:
+    """Generate and judge ``jobs`` (in their order); each program executes as soon as its completion is done."""
+    pending: dict[int, tuple] = {}
+    tokens = 0
+    for index, completion in generate([job.request(spec.seed) for job in jobs]):
+        job = jobs[index]
+        code = extract_code(completion.text, job.variant)
+        program = job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}")
+        pending[index] = (completion.text, code, executor.submit(program))
+        tokens += len(completion.token_ids)
+        if progress is not None:
+            progress.update(len(pending), tokens)
+    return [record(job, *pending[i][:2], pending[i][2].result()) for i, job in enumerate(jobs)]
 
 
 def record(job: Job, completion: str, code: str, result: object) -> dict:

@@ -24,9 +24,9 @@ from pathlib import Path
 from lit_parallel.errors import DataError
 from lit_parallel.evaluation import Generate, Job, record, run_jobs
 from lit_parallel.execution import Executor, Verdict
+from lit_parallel.generation import SamplingSpec
 from lit_parallel.problems.schema import Problem, Variant, json_lines, language_of, problem_record, require
 from lit_parallel.prompts import PromptStyle, translation_prompt
-from lit_parallel.sampling import SamplingSpec
 
 Key = tuple[str, str]
 """(task_id, target language): what a decision is about."""

@@ -7,7 +7,7 @@ import pytest
 from datamodules import MixtureConfig, ParallelMixtureDataModule
 from lit_parallel.evaluation import jobs_for, run_jobs, summarize
 from lit_parallel.execution import Executor
-from lit_parallel.sampling import SamplingSpec
+from lit_parallel.generation import Completion, SamplingSpec
 
 CORRECT = {"python": [3, 1], "lua": [0, 4]}  # correct samples of the first two eval problems, of N
 N = 4
@@ -26,13 +26,13 @@ def table_generate(sets):
     index = {(lang, item.task_id): i for lang, items in sets.items() for i, item in enumerate(items)}
     wrong = {"python": "print('nope')", "lua": "print('nope')"}
 
-    def generate(prompts, seeds, stops):
-        out = []
-        for seed in seeds:
-            job = jobs[seed]
+    def generate(requests):
+        # in reverse, as an engine may finish them in any order
+        for i, request in reversed(list(enumerate(requests))):
+            job = jobs[request.seed]
             good = job.sample < CORRECT[job.language][index[job.language, job.task_id]]
-            out.append((job.variant.solution if good else wrong[job.language]) + "\n```\nSome prose after.")
-        return out
+            text = (job.variant.solution if good else wrong[job.language]) + "\n```\nSome prose after."
+            yield i, Completion(text, [], "eos")
 
     return generate
 

@@ -8,7 +8,7 @@ import pytest
 from callbacks import PassAtK
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.execution import ExecutionSpec
-from lit_parallel.sampling import SamplingSpec
+from lit_parallel.generation import SamplingSpec
 
 TINY_RL = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
 

@@ -56,3 +56,30 @@ def test_packaged_gguf_is_converted_once_into_a_smollm2_checkpoint(tokenizer):
     assert config.model_type == "llama" and config.num_hidden_layers == 30 and config.hidden_size == 576
     assert "quantization_config" not in json.loads((Path(directory) / "config.json").read_text())
     assert tokenizer.chat_template and tokenizer.eos_token == "<|im_end|>"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_activation_checkpointing_gives_lora_the_same_gradient(dtype):
+    """Unquantized weights, as the CPU demo configs train: LoRA stays fp32 and checkpointing changes no gradient."""
+    grads = []
+    for checkpointing in (False, True):
+        spec = ModelSpec(
+            tiny=TINY,
+            quantization="none",
+            compute_dtype=dtype,
+            lora=LoRASpec(r=4, dropout=0.0),
+            gradient_checkpointing=checkpointing,
+        )
+        torch.manual_seed(0)  # the same LoRA A initialisation
+        model = load_model(spec).train()
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.data.normal_(0, 0.1)
+        ids = torch.arange(2, 34).view(2, 16)
+        model(input_ids=ids, labels=ids).loss.backward()
+        lora = {n: p for n, p in model.named_parameters() if p.requires_grad}
+        assert lora and all(p.dtype == torch.float32 for p in lora.values())
+        grads.append({n: p.grad for n, p in lora.items()})
+    assert all(g is not None and g.abs().sum() > 0 for g in grads[1].values())
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=0, atol=0)

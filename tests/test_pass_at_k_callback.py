@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from callbacks import PassAtK
 from lit_parallel.cli import main
 from lit_parallel.commands.lightning import build_lightning_cli
-from lit_parallel.sampling import SamplingSpec
+from lit_parallel.generation import SamplingSpec
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 

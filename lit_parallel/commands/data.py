@@ -144,8 +144,8 @@ def translation_model(args: argparse.Namespace) -> object:
     """The model of ``data translate``'s arguments, loaded only when there are samples to draw."""
     import torch
 
+    from lit_parallel.generation import SamplingSpec, generate
     from lit_parallel.prompts import PromptStyle
-    from lit_parallel.sampling import SamplingSpec, sample
     from lit_parallel.trained import load_inference_model
     from lit_parallel.translation import Model
 
@@ -155,8 +155,8 @@ def translation_model(args: argparse.Namespace) -> object:
         device = args.device if args.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
         model, model_spec = load_inference_model(args, device)
         tokenizer = load_tokenizer(model_spec.source)
-        generate = partial(sample, model, tokenizer, spec=spec, add_special_tokens=args.plain)
-        return generate, tokenizer, PromptStyle(chat=not args.plain)
+        engine = partial(generate, model, tokenizer, spec=spec, add_special_tokens=args.plain)
+        return engine, tokenizer, PromptStyle(chat=not args.plain)
 
     def progress(done: int, total: int) -> None:
         print(f"{done}/{total} candidates generated and judged", file=sys.stderr, flush=True)

@@ -19,7 +19,8 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
     from datamodules import ParallelMixtureDataModule
     from lit_parallel.evaluation import jobs_for, run_jobs, summarize
-    from lit_parallel.sampling import SamplingSpec, sample
+    from lit_parallel.generation import SamplingSpec, generate
+    from lit_parallel.progress import Progress
     from lit_parallel.trained import load_inference_model
 
     checks.check_evaluate(args)
@@ -37,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
     sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
     checks.nonempty_sets(sets, "--languages")
     spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
-    generate = partial(sample, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    jobs = jobs_for(sets, spec.n)
     execution = ExecutionSpec.from_args(args)
-    with execution.executor() as executor:
-        records = run_jobs(jobs_for(sets, spec.n), generate, executor, spec)
+    with execution.executor() as executor, Progress("evaluate", len(jobs)) as progress:
+        records = run_jobs(jobs, engine, executor, spec, progress)
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
         execution.check(errors, len(records), executor, "evaluate")
     metrics = summarize(records, args.k, args.targets or ())

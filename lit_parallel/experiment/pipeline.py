@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lit_parallel.experiment.config import ExperimentConfig
+from lit_parallel.progress import memory, release_memory
 
 RunCommand = Callable[[Sequence[str]], int | None]
 """Runs one ``lit-parallel`` command line in this process and returns its exit code."""
@@ -145,4 +146,6 @@ def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[st
             log(f"[{number}/{len(stages)}] {stage.describe()}: done before, skipped")
             continue
         log(f"[{number}/{len(stages)}] {stage.describe()} ...")
-        log(f"[{number}/{len(stages)}] {stage.describe()}: {run_stage(stage, run_command):.0f} s")
+        seconds = run_stage(stage, run_command)
+        release_memory()
+        log(f"[{number}/{len(stages)}] {stage.describe()}: {seconds:.0f} s ({memory()})")

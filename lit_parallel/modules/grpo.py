@@ -1,9 +1,9 @@
 """The RL LightningModule: GRPO-family policy optimisation of a LoRA adapter with execution rewards.
 
-One training step, for the P prompts of a batch: sample G completions each (KV-cache sampling,
-one seeded generator per completion), extract the code, submit it to the executor as each
-generation batch finishes (it runs while the next batch generates and while the old and reference
-log-probs are computed), turn verdicts into rewards and group advantages, then run ``iterations``
+One training step, for the P prompts of a batch: sample G completions each (the generation engine:
+one prefill per prompt, one seeded generator per completion), extract the code, submit it to the
+executor as each completion finishes (it runs while the others generate and while the old and
+reference log-probs are computed), turn verdicts into rewards and group advantages, then run ``iterations``
 optimizer updates of the clipped objective over micro-batches. The reference policy is the same
 model with its adapter disabled: no second model in memory.
 
@@ -27,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from lit_parallel.evaluation import Job
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
+from lit_parallel.generation import SamplingSpec, generate
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
@@ -42,9 +43,8 @@ from lit_parallel.modules.rl_losses import (
     local_count,
     selected_logprobs,
 )
-from lit_parallel.prompts import extract_code, stop_sequences
+from lit_parallel.prompts import extract_code
 from lit_parallel.rewards import RewardFunction, RewardSpec
-from lit_parallel.sampling import SamplingSpec, sample_tokens
 
 
 @dataclass
@@ -233,24 +233,15 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         plain = not self.trainer.datamodule.style.chat
         self.model.eval()
         started = time.perf_counter()
-        drawn, pending = [], []
-        for start in range(0, len(jobs), self.sampling.batch_size):
-            chunk = jobs[start : start + self.sampling.batch_size]
-            out = sample_tokens(
-                self.model,
-                tok,
-                [j.prompt for j in chunk],
-                [j.seed(base) for j in chunk],
-                [stop_sequences(j.variant) for j in chunk],
-                self.sampling,
-                add_special_tokens=plain,
-            )
-            drawn += out
-            pending += [self.judge(job, text) for job, (text, _) in zip(chunk, out, strict=True)]
+        drawn: list = [None] * len(jobs)
+        pending: list = [None] * len(jobs)
+        requests = [j.request(base) for j in jobs]
+        for index, completion in generate(self.model, tok, requests, self.sampling, add_special_tokens=plain):
+            drawn[index], pending[index] = completion, self.judge(jobs[index], completion.text)
         self.model.train()
         times["generate"] = time.perf_counter() - started
         prompt_ids = tok([j.prompt for j in jobs], add_special_tokens=plain)["input_ids"]
-        rollouts = Rollouts(prompt_ids, [ids for _, ids in drawn], [j.language for j in jobs], torch.empty(0))
+        rollouts = Rollouts(prompt_ids, [c.token_ids for c in drawn], [j.language for j in jobs], torch.empty(0))
         started = time.perf_counter()
         rollouts.old_logprobs = self.frozen_logprobs(rollouts) if self.algo.iterations > 1 else None
         if self.algo.kl_coef:
@@ -261,7 +252,8 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         outcomes = [p if isinstance(p, float) else p.result() for p in pending]
         times["execute_wait"] = time.perf_counter() - started
         rollouts.verdicts = [None if isinstance(o, float) else o.verdict.value for o in outcomes]
-        closed = [self.closed(text, ids) for text, ids in drawn]
+        # unfinished: max_new_tokens came before EOS or a stop sequence
+        closed = [c.finish != "length" for c in drawn]
         rewards = [self.reward_spec.reward(o, c) for o, c in zip(outcomes, closed, strict=True)]
         rollouts.rewards = torch.tensor(rewards, device=self.device)
         return rollouts
@@ -273,13 +265,6 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         code = extract_code(completion, job.variant)
         program = job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}")
         return self.executor.submit(program, stop_on_failure=not self.reward_spec.every_case)
-
-    def closed(self, text: str, ids: list[int]) -> bool:
-        """The completion ended (EOS or a stop sequence, which ``text`` was cut at) within max_new_tokens."""
-        tok = self.tokenizer
-        if len(ids) < self.sampling.max_new_tokens or ids[-1] == tok.eos_token_id:
-            return True
-        return tok.decode(ids, skip_special_tokens=True) != text
 
     def micro_batches(self, rows: Sequence[int]) -> list[list[int]]:
         step = self.algo.micro_batch_size

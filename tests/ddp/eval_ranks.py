@@ -7,7 +7,7 @@ from pathlib import Path
 
 from callbacks import PassAtK
 from lit_parallel.commands.lightning import build_lightning_cli
-from lit_parallel.sampling import SamplingSpec
+from lit_parallel.generation import SamplingSpec
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny" / "sft.yaml"
 

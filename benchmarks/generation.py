@@ -1,0 +1,126 @@
+"""Generation throughput: the engine at several batch sizes and dtypes, beside this machine's matmul limit.
+
+For each dtype (``--dtypes``) and batch size B (``--batch-sizes``), in one run:
+
+- limit: every linear layer of the model (the output head included) applied to a (B, in) input, as
+  bare matmuls, timed here and now: the arithmetic of one decoding step of B rows without attention,
+  norms or sampling. Its tokens/s (B / time) is an upper bound for any sampler of this model.
+- engine: ``lit_parallel.generation.generate`` on max(4, 2B) requests (so rows finish and are replaced),
+  code prompts of the bundled corpus's evaluation problems (chat template, several languages) with
+  their stop sequences, temperature 1, ``--max-new-tokens``; tokens/s = tokens drawn / wall clock.
+- peer (at ``--peer-batch``): ``model.generate`` on the same requests in batches of that size, with the
+  same sampling (temperature 1, no top-k), ``stop_strings`` and max new tokens; its tokens are counted up
+  to each row's EOS or stop, as ours are (the padding of finished rows is not counted).
+
+The last line, ``ratio: X``, is engine tokens/s over ``model.generate`` tokens/s at the peer batch size
+in the last dtype listed (both sides in that dtype).
+"""
+
+from __future__ import annotations
+
+# isort: off
+import lit_parallel  # noqa: F401  (first: its OpenMP wait policy must precede torch's import)
+
+# isort: on
+import argparse
+import os
+import time
+
+import torch
+
+from datamodules import ParallelMixtureDataModule
+from lit_parallel.evaluation import jobs_for
+from lit_parallel.generation import Request, SamplingSpec, cut_at_stop, generate
+from lit_parallel.modeling import PACKAGED, ModelSpec, load_model
+
+
+def matmul_limit(model: torch.nn.Module, batch: int, repeats: int = 3) -> tuple[float, float]:
+    """(tokens/s, GFLOP/s) of the model's linear layers as bare matmuls on ``batch`` rows (best of ``repeats``)."""
+    weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    inputs = {w.shape[1]: torch.randn(batch, w.shape[1], dtype=w.dtype) for w in weights}
+    flops = 2 * batch * sum(w.numel() for w in weights)
+    best = float("inf")
+    with torch.no_grad():
+        for _ in range(repeats):
+            started = time.perf_counter()
+            for w in weights:
+                torch.nn.functional.linear(inputs[w.shape[1]], w)
+            best = min(best, time.perf_counter() - started)
+    return batch / best, flops / best / 1e9
+
+
+def engine_rate(model: torch.nn.Module, tokenizer: object, requests: list[Request], spec: SamplingSpec) -> float:
+    started = time.perf_counter()
+    tokens = sum(len(c.token_ids) for _, c in generate(model, tokenizer, requests, spec))
+    return tokens / (time.perf_counter() - started)
+
+
+def peer_rate(model: torch.nn.Module, tokenizer: object, requests: list[Request], spec: SamplingSpec) -> float:
+    """``model.generate`` in batches; tokens counted up to each row's EOS or completed stop sequence."""
+    started, tokens = time.perf_counter(), 0
+    for start in range(0, len(requests), spec.batch_size):
+        batch = requests[start : start + spec.batch_size]
+        enc = tokenizer(
+            [r.prompt for r in batch], return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+        )
+        torch.manual_seed(start)
+        out = model.generate(
+            **enc,
+            do_sample=True,
+            temperature=1.0,
+            top_k=0,
+            top_p=1.0,
+            max_new_tokens=spec.max_new_tokens,
+            stop_strings=sorted({s for r in batch for s in r.stops}) or None,
+            tokenizer=tokenizer,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        for request, row in zip(batch, out[:, enc["input_ids"].shape[1] :].tolist(), strict=True):
+            tokens += drawn_tokens(tokenizer, row, request.stops)
+    return tokens / (time.perf_counter() - started)
+
+
+def drawn_tokens(tokenizer: object, row: list[int], stops: tuple[str, ...]) -> int:
+    """Tokens of a generated row up to its EOS (included) or the token completing its first stop."""
+    if tokenizer.eos_token_id in row:
+        row = row[: row.index(tokenizer.eos_token_id) + 1]
+    for k in range(1, len(row) + 1):
+        if cut_at_stop(tokenizer.decode(row[:k], skip_special_tokens=True), stops)[1]:
+            return k
+    return len(row)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=PACKAGED)
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 8, 32, 64])
+    parser.add_argument("--peer-batch", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    args = parser.parse_args()
+
+    data = ParallelMixtureDataModule(
+        datasets=[], eval_datasets=["bundled"], eval_languages=["python", "go", "php", "ruby", "lua", "cpp"]
+    )
+    jobs = jobs_for(data.eval_sets(), 1)
+    print(f"{args.model}, max_new_tokens={args.max_new_tokens}, T=1; threads {torch.get_num_threads()}; ", end="")
+    print(f"load {os.getloadavg()[0]:.1f}")
+    print(f"{'dtype':9} {'batch':>5} {'limit tok/s':>11} {'GFLOP/s':>8} {'engine tok/s':>12} {'of limit':>8}")
+    ratio = None
+    for dtype in args.dtypes:
+        model = load_model(ModelSpec(args.model, quantization="none", compute_dtype=dtype, lora=None)).eval()
+        for batch in args.batch_sizes:
+            requests = [jobs[i % len(jobs)].request(i) for i in range(max(4, 2 * batch))]
+            spec = SamplingSpec(temperature=1.0, max_new_tokens=args.max_new_tokens, batch_size=batch)
+            ours = engine_rate(model, data.tokenizer, requests, spec)
+            limit, gflops = matmul_limit(model, batch)
+            print(f"{dtype:9} {batch:5} {limit:11.1f} {gflops:8.1f} {ours:12.1f} {ours / limit:8.2f}", flush=True)
+            if batch == args.peer_batch:
+                peer = peer_rate(model, data.tokenizer, requests, spec)
+                ratio = ours / peer
+                print(f"{dtype:9} {batch:5} model.generate {peer:.1f} tok/s; engine / generate {ratio:.2f}", flush=True)
+    print(f"ratio: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
