@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import lightning as L
 
+from datamodules.contract import CodeData, code_data
 from lit_parallel.analysis.embedding import (
     POOLINGS,
     ParallelPrograms,
@@ -30,9 +30,11 @@ from lit_parallel.analysis.embedding import (
     measure_alignment,
     parallel_programs,
 )
-from lit_parallel.analysis.metrics import best_layer
-from lit_parallel.analysis.plot import plot_alignment, png_to_rgb
+from lit_parallel.analysis.plot import plot_alignment
+from lit_parallel.analysis.similarity import best_layer
+from lit_parallel.figures import png_to_rgb
 from lit_parallel.modeling import load_tokenizer
+from lit_parallel.modules.run_dir import run_directory
 
 LAYER_METRICS = ("top1", "mrr", "cos_gap")
 """Metrics logged at every layer (the JSON report has them all)."""
@@ -112,16 +114,15 @@ class Alignment(L.Callback):
             if self.dataset is not None:
                 self.programs = dataset_programs(self.dataset, self.languages, self.split, self.limit)
             else:
-                datamodule = trainer.datamodule
-                datamodule.load()
-                hparams = datamodule.hparams
-                languages = self.languages or hparams.eval_languages or list(datamodule.mixture.languages)
-                self.programs = parallel_programs(datamodule.eval_problems, languages, self.limit)
+                data = code_data(trainer, "Alignment")
+                languages = self.languages or data.eval_languages
+                self.programs = parallel_programs(data.held_out_problems(), languages, self.limit)
         return self.programs
 
     def evaluate(self, trainer: L.Trainer, module: L.LightningModule, epoch: int) -> dict:
         """Measure, then (rank 0) log and write; returns the report (the same on every rank)."""
-        tokenizer = getattr(trainer.datamodule, "tokenizer", None) or load_tokenizer(module.spec.source)
+        data = trainer.datamodule
+        tokenizer = data.tokenizer if isinstance(data, CodeData) else load_tokenizer(module.spec.source)
         report = measure_alignment(
             module.model, tokenizer, self.parallel_programs(trainer), self.poolings, self.batch_size, self.max_length
         )
@@ -135,8 +136,7 @@ class Alignment(L.Callback):
         return report
 
     def _write(self, trainer: L.Trainer, report: dict, epoch: int) -> None:
-        run_dir = Path(getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir)
-        path = run_dir / self.name / f"epoch={epoch}.json"
+        path = run_directory(trainer) / self.name / f"epoch={epoch}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"epoch": epoch, "global_step": trainer.global_step, **report}, indent=1) + "\n")
         writer = getattr(trainer.logger, "experiment", None)

@@ -9,24 +9,21 @@ TensorBoard.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
 from typing import Literal
 
 import lightning as L
-import matplotlib
 import numpy as np
 import torch
 
-matplotlib.use("Agg")  # files only: no display on training machines
-import matplotlib.pyplot as plt
-
+from datamodules.contract import code_data
 from lit_parallel.evaluation import jobs_for, run_jobs, summarize
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
+from lit_parallel.figures import plt, png_bytes, png_to_rgb
 from lit_parallel.generation import SamplingSpec, generate
+from lit_parallel.modules.run_dir import run_directory
 from lit_parallel.progress import Progress
 
 
@@ -112,16 +109,16 @@ class PassAtK(L.Callback):
 
     def evaluate(self, trainer: L.Trainer, module: L.LightningModule, epoch: int) -> dict[str, float]:
         """Run, gather, log; returns the metrics (the same on every rank)."""
-        datamodule = trainer.datamodule
-        sets = datamodule.eval_sets()
+        data = code_data(trainer, "PassAtK")
+        sets = data.eval_sets()
         sets = {lang: sets[lang] for lang in (self.languages or sets)}
         jobs = jobs_for(sets, self.sampling.n)[trainer.global_rank :: trainer.world_size]
         model = module.model
         was_training = model.training
         model.eval()
         # Plain prompts need the tokenizer's BOS; chat templates write their own.
-        add_special = not datamodule.style.chat
-        engine = partial(generate, model, datamodule.tokenizer, spec=self.sampling, add_special_tokens=add_special)
+        add_special = not data.style.chat
+        engine = partial(generate, model, data.tokenizer, spec=self.sampling, add_special_tokens=add_special)
         executor, spec = self.executor(module)
         with Progress(self.name, len(jobs)) as progress:
             mine = run_jobs(jobs, engine, executor, self.sampling, progress)
@@ -138,8 +135,7 @@ class PassAtK(L.Callback):
         return metrics
 
     def _write(self, trainer: L.Trainer, records: list[dict], epoch: int) -> None:
-        run_dir = Path(getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir)
-        path = run_dir / self.name / f"epoch={epoch}.jsonl"
+        path = run_directory(trainer) / self.name / f"epoch={epoch}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps({"epoch": epoch, **r}) + "\n" for r in records))
         writer = getattr(trainer.logger, "experiment", None)
@@ -175,11 +171,7 @@ class PassAtK(L.Callback):
         ax.set_title(f"pass@{k}")
         for (i, j), value in np.ndenumerate(grid):
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="w", fontsize=8)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches="tight")
-        plt.close(fig)
-        buffer.seek(0)
-        return plt.imread(buffer)[..., :3]
+        return png_to_rgb(png_bytes(fig))
 
 
 def gather(trainer: L.Trainer, records: list[dict]) -> list[dict]:

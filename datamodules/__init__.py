@@ -1,6 +1,19 @@
 """The one DataModule of lit-parallel, and the mixture it serves."""
 
-from datamodules.mixture import FORMATS, Example, MixtureBuilder, MixtureConfig
-from datamodules.parallel_mixture import ParallelMixtureDataModule, PromptItem
+# First: lit_parallel sets the OpenMP wait policy, which counts only before torch loads.
+import lit_parallel  # noqa: F401, I001
 
-__all__ = ["FORMATS", "Example", "MixtureBuilder", "MixtureConfig", "ParallelMixtureDataModule", "PromptItem"]
+from datamodules.contract import CodeData, PromptItem, code_data
+from datamodules.mixture import EXAMPLE_FORMATS, Example, MixtureBuilder, MixtureConfig
+from datamodules.parallel_mixture import ParallelMixtureDataModule
+
+__all__ = [
+    "EXAMPLE_FORMATS",
+    "CodeData",
+    "Example",
+    "MixtureBuilder",
+    "MixtureConfig",
+    "ParallelMixtureDataModule",
+    "PromptItem",
+    "code_data",
+]

@@ -26,7 +26,7 @@ from lit_parallel.prompts import (
     variant_prompt,
 )
 
-FORMATS = ("single", "multi", "translation")
+EXAMPLE_FORMATS = ("single", "multi", "translation")
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Example:
     language: str
     """The language of the answer's (first) program: what the ratios count."""
     kind: str
-    """``source`` or one of FORMATS."""
+    """``source`` or one of EXAMPLE_FORMATS."""
     prompt: str
     target: str
     programs: tuple[tuple[str, str], ...]
@@ -105,9 +105,9 @@ class MixtureBuilder:
     ) -> None:
         """``max_length``: the tokens an example is cut to, so that the control matches the answer tokens
         that are left after the cut (its prompts are longer)."""
-        unknown = set(config.formats) - set(FORMATS)
+        unknown = set(config.formats) - set(EXAMPLE_FORMATS)
         if unknown:
-            raise ValueError(f"unknown mixture formats {sorted(unknown)} (known: {', '.join(FORMATS)})")
+            raise ValueError(f"unknown mixture formats {sorted(unknown)} (known: {', '.join(EXAMPLE_FORMATS)})")
         self.config, self.tokenizer, self.style, self.max_length = config, tokenizer, style, max_length
 
     def build(self, problems: Sequence[Problem]) -> list[Example]:

@@ -15,7 +15,6 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
@@ -23,25 +22,16 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from datamodules.mixture import FORMATS, Example, MixtureBuilder, MixtureConfig
+from datamodules.contract import PromptItem
+from datamodules.mixture import EXAMPLE_FORMATS, Example, MixtureBuilder, MixtureConfig
 from lit_parallel import checks
 from lit_parallel.modeling import PACKAGED, load_tokenizer
 from lit_parallel.problems.loading import load_problems, parse_spec
-from lit_parallel.problems.schema import Problem, Variant
+from lit_parallel.problems.schema import Problem
 from lit_parallel.prompts import PromptStyle, variant_prompt
 
 log = logging.getLogger(__name__)
 IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class PromptItem:
-    """A prompt to sample from, and the variant whose tests judge what the model writes."""
-
-    task_id: str
-    language: str
-    prompt: str
-    variant: Variant
 
 
 def tokenize_example(example: Example, tokenizer: object, max_length: int, chat: bool) -> dict | None:
@@ -175,6 +165,18 @@ class ParallelMixtureDataModule(L.LightningDataModule):
     def source_language(self) -> str:
         return self.mixture.source_language
 
+    @property
+    def eval_languages(self) -> list[str]:
+        return list(self.hparams.eval_languages or self.mixture.languages)
+
+    @property
+    def train_languages(self) -> list[str]:
+        return list(self.report)
+
+    def held_out_problems(self) -> list[Problem]:
+        self.load()
+        return self.eval_problems
+
     def load(self) -> None:
         """Read the datasets and split them by task (once)."""
         if self.train_problems is None:
@@ -224,7 +226,7 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         """Evaluation prompts per language (default: ``eval_languages``), none of whose problems is in
         SFT or RL data."""
         self.load()
-        languages = languages or self.hparams.eval_languages or list(self.mixture.languages)
+        languages = languages or self.eval_languages
         sets = self.prompts(self.eval_problems, languages)
         cap = self.hparams.eval_problems_per_language
         return {lang: items[:cap] if cap else items for lang, items in sets.items()}
@@ -281,7 +283,7 @@ def check_arguments(hparams: dict, mixture: MixtureConfig) -> None:
     checks.shares(mixture.languages, f"{KEY}.mixture.languages")
     checks.registry_names(list(mixture.languages), f"{KEY}.mixture.languages")
     checks.shares(mixture.formats, f"{KEY}.mixture.formats")
-    checks.choices(list(mixture.formats), FORMATS, f"{KEY}.mixture.formats")
+    checks.choices(list(mixture.formats), EXAMPLE_FORMATS, f"{KEY}.mixture.formats")
     checks.at_least(mixture.num_examples, 1, f"{KEY}.mixture.num_examples")
     checks.at_least(mixture.multi_languages, 1, f"{KEY}.mixture.multi_languages")
     checks.registry_names(hparams["eval_languages"], f"{KEY}.eval_languages", runnable=True)

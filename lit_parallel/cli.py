@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from lit_parallel import checks
 from lit_parallel.commands import align, data, evaluate, experiment, languages
 from lit_parallel.commands import exec as exec_command
+from lit_parallel.commands.common import PlainHelp
 from lit_parallel.commands.lightning import LIGHTNING_COMMANDS, build_lightning_cli, config_files
 from lit_parallel.execution import SandboxFailure
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lit-parallel", description=__doc__)
+    parser = argparse.ArgumentParser(prog="lit-parallel", description=__doc__, formatter_class=PlainHelp)
     sub = parser.add_subparsers(dest="command", required=True)
     for command in LIGHTNING_COMMANDS:
         sub.add_parser(

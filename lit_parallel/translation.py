@@ -25,7 +25,8 @@ from lit_parallel.errors import DataError
 from lit_parallel.evaluation import Generate, Job, record, run_jobs
 from lit_parallel.execution import Executor, Verdict
 from lit_parallel.generation import SamplingSpec
-from lit_parallel.problems.schema import Problem, Variant, json_lines, language_of, problem_record, require
+from lit_parallel.jsonl import jsonl_records
+from lit_parallel.problems.schema import Problem, Variant, language_of, problem_record, require
 from lit_parallel.prompts import PromptStyle, translation_prompt
 
 Key = tuple[str, str]
@@ -226,7 +227,9 @@ def read_candidates(path: Path, problems: Sequence[Problem], pairs: Sequence[Pai
     candidates: list[Candidate] = []
     ignored: Counter[str] = Counter()
     counts: Counter[Key] = Counter()
-    for lineno, row in json_lines(path):
+    for lineno, row in jsonl_records(path):
+        if isinstance(row, DataError):
+            raise row
         where = f"{path}:{lineno}"
         task_id, code = require(row, "task_id", where), require(row, "code", where)
         key = (task_id, language_of(require(row, "language", where), where))

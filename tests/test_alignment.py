@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from callbacks import Alignment
 from lit_parallel.analysis import chance, embed, pair_metrics, parallel_programs, retrieval
-from lit_parallel.analysis.metrics import METRICS, alignment_curves, cosine_matrix
+from lit_parallel.analysis.similarity import METRICS, alignment_curves, cosine_matrix
 from lit_parallel.cli import main
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.errors import DataError

@@ -8,7 +8,7 @@ import sys
 
 from lit_parallel import cli
 from lit_parallel.execution import LANGUAGES, languages
-from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.problems.bundled import bundled_corpus
 
 
 def test_languages_lists_every_language_with_its_toolchain_status():

@@ -44,3 +44,20 @@ def test_config_parses_and_builds(config, tmp_path):
     assert sum(cli.datamodule.mixture.languages.values()) == pytest.approx(1.0)
     assert cli.model.model is None, "the model must load in configure_model, on its device"
     assert cli.datamodule.mixture.parallel is (config.name not in OVERLAYS)
+
+
+TINY_GRPO = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
+
+
+def test_null_on_the_command_line_is_a_null(tmp_path):
+    cli = build_lightning_cli(["--config", str(TINY_GRPO), "--model.init_args.algorithm.max_grad_norm=null"], run=False)
+    assert cli.model.algo.max_grad_norm is None
+    assert cli.model.algo.iterations == 2  # the rest of the config's algorithm stays
+
+
+def test_default_root_dir_holds_the_logs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli = build_lightning_cli(["--config", str(TINY_GRPO), f"--trainer.default_root_dir={tmp_path / 'DIR'}"], run=False)
+    assert Path(cli.trainer.logger.log_dir).parent.parent == tmp_path / "DIR"
+    cli = build_lightning_cli(["--config", str(TINY_GRPO)], run=False)
+    assert Path(cli.trainer.logger.log_dir).parent.parent == Path("runs")

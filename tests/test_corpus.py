@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from lit_parallel import cli
-from lit_parallel.problems.corpus import REQUIRED_LANGUAGES, bundled_corpus
+from lit_parallel.problems.bundled import REQUIRED_LANGUAGES, bundled_corpus
 
 CORPUS = bundled_corpus()
 

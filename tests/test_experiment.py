@@ -340,3 +340,17 @@ def test_rl_from_the_base_model_transfers_from_the_base_models_own_scores(tmp_pa
     # The verdict compares parallel with every other arm by default, RL from the base model included.
     [_, verdicts] = tables(report, "## parallel against the other arms")
     assert verdicts[0]["transfer vs rl_only"] == "worse"
+
+
+def test_an_arm_is_evaluated_on_the_model_it_was_trained_on(tmp_path):
+    # The tiny config quantizes to nf4; this arm's own args train (and so must evaluate) unquantized.
+    arms = {"fp32": {"config": "configs/tiny/sft.yaml", "args": ["--model.init_args.model.quantization=none"]}}
+    sft_args = ["--trainer.max_steps=1", "--trainer.callbacks=[]"]
+    path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args)
+    assert main(["experiment", "--config", str(path)]) == 0
+    out = tmp_path / "run"
+    trained = json.loads((out / "fp32" / "seed=0" / "sft" / "eval.json").read_text())["model"]
+    assert trained["quantization"] == "none"
+    assert trained["adapter"] == str(out / "fp32" / "seed=0" / "sft" / "adapters" / "final")
+    base = json.loads((out / "base" / "seed=0" / "eval.json").read_text())["model"]
+    assert base["quantization"] == "nf4" and base["adapter"] is None

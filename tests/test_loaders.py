@@ -21,7 +21,7 @@ from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionError, Executor, Program, Verdict, checked_language
 from lit_parallel.problems.code_contests import load_code_contests
 from lit_parallel.problems.humaneval_x import load_humaneval_x
-from lit_parallel.problems.loading import FORMATS, load_problems
+from lit_parallel.problems.loading import DATASET_FORMATS, load_problems
 from lit_parallel.problems.mbxp import load_mbxp
 from lit_parallel.problems.multipl_e import load_multipl_e
 from lit_parallel.problems.polyhumaneval import load_polyhumaneval
@@ -227,5 +227,5 @@ def test_load_problems_names_unknown_formats_missing_files_and_duplicate_tasks(t
     path = write_jsonl(tmp_path / "he.jsonl", [row, row])
     with pytest.raises(DataError, match=rf"^{path}:2: field 'task_id': 'HumanEval/0' also at {path}:1$"):
         load_problems(f"mbxp:{path}")
-    assert set(FORMATS) >= {"multipl-e", "humaneval-x", "polyhumaneval", "mbxp", "code-contests", "project"}
+    assert set(DATASET_FORMATS) >= {"multipl-e", "humaneval-x", "polyhumaneval", "mbxp", "code-contests", "project"}
     assert len(load_problems("bundled", ["lua"])) == len(load_problems("bundled"))

@@ -8,7 +8,7 @@ import pytest
 from datamodules import MixtureBuilder, MixtureConfig, ParallelMixtureDataModule
 from datamodules.mixture import allocate
 from datamodules.parallel_mixture import IGNORE_INDEX, mixture_report, split_by_task, tokenize_example
-from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.prompts import PromptStyle, code_blocks
 
 TRAIN, EVAL = split_by_task(bundled_corpus(), [])

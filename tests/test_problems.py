@@ -7,7 +7,7 @@ import pytest
 
 from lit_parallel.errors import DataError
 from lit_parallel.execution import TestCase
-from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.problems.schema import read_jsonl
 
 GOOD = {

@@ -3,7 +3,7 @@
 import pytest
 
 from lit_parallel.execution import Executor, TestCase
-from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.problems.schema import Variant
 from lit_parallel.prompts import (
     PromptStyle,

@@ -13,10 +13,10 @@ from datamodules.mixture import MixtureBuilder, MixtureConfig
 from lit_parallel.cli import build_parser, main
 from lit_parallel.commands.data import apply_translate_config
 from lit_parallel.commands.lightning import build_lightning_cli
-from lit_parallel.problems.corpus import bundled_corpus
+from lit_parallel.commands.model import configured_spec
+from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.problems.schema import problem_record
 from lit_parallel.prompts import PromptStyle, translation_prompt
-from lit_parallel.trained import spec_from_config
 from lit_parallel.translation import Pair
 
 TARGETS = ("go", "php", "ruby", "lua")
@@ -219,5 +219,5 @@ def test_the_gpu_config_sets_known_options_and_flags_override_it():
     assert args.dataset == "code-contests:hub:deepmind/code_contests@train" and args.source == "python"
     assert args.to == list(TARGETS)
     assert (args.samples, args.temperature, args.max_new_tokens, args.device) == (1, 0.2, 1024, "cuda")
-    spec = spec_from_config(GPU)
+    spec = configured_spec(GPU)
     assert spec.source == "meta-llama/Llama-3.1-8B-Instruct" and spec.compute_dtype == "bfloat16"

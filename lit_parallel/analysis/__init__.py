@@ -1,7 +1,7 @@
 """Representation alignment: how close equivalent programs in different languages sit in a model's hidden states."""
 
 from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, embed, measure_alignment, parallel_programs
-from lit_parallel.analysis.metrics import METRICS, alignment_curves, chance, pair_metrics, retrieval
+from lit_parallel.analysis.similarity import METRICS, alignment_curves, chance, pair_metrics, retrieval
 
 __all__ = [
     "METRICS",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lit_parallel.analysis.metrics import alignment_curves, chance
+from lit_parallel.analysis.similarity import alignment_curves, chance
 from lit_parallel.errors import DataError
 from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import Problem, language_of

@@ -1,15 +1,10 @@
-"""The layer x metric picture of an alignment report, as an RGB array (TensorBoard) or a PNG file."""
+"""The layer x metric picture of an alignment report, as PNG bytes."""
 
 from __future__ import annotations
 
-import io
-
-import matplotlib
-import numpy as np
-
-matplotlib.use("Agg")  # files only: no display on training machines
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
+
+from lit_parallel.figures import plt, png_bytes
 
 PANELS = (("top1", "top-1 retrieval"), ("mrr", "MRR"), ("cos_pos", "cosine"), ("cos_gap", "cosine gap"))
 """(metric, title) of each panel; the cosine panel also draws non-equivalent pairs dashed."""
@@ -34,12 +29,4 @@ def plot_alignment(report: dict, title: str = "") -> bytes:
     axes[2].legend(fontsize=8)
     subject = title or f"{', '.join(report['languages'])}: {report['groups']} parallel groups"
     fig.suptitle(f"{subject} (mean over language pairs)", y=1.04)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def png_to_rgb(png: bytes) -> np.ndarray:
-    """An ``[H, W, 3]`` float array of a PNG (what ``SummaryWriter.add_image(..., dataformats="HWC")`` takes)."""
-    return plt.imread(io.BytesIO(png))[..., :3]
+    return png_bytes(fig)

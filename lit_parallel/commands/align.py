@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, dataset_programs, measure_alignment
-from lit_parallel.analysis.metrics import best_layer
 from lit_parallel.analysis.plot import plot_alignment
+from lit_parallel.analysis.similarity import best_layer
 from lit_parallel.checks import check_align
 from lit_parallel.commands.common import DATASET_HELP, format_table
+from lit_parallel.commands.model import add_model_arguments, check_model_arguments, load_inference_model
 from lit_parallel.errors import DataError
 from lit_parallel.modeling import load_tokenizer
-from lit_parallel.trained import add_model_arguments, check_model_arguments, load_inference_model
 
 TABLE_METRICS = (("top1", "top1"), ("mrr", "mrr"), ("cos_pos", "cos+"), ("cos_neg", "cos-"), ("cos_gap", "gap"))
 """(metric, column name) of the per-layer table."""

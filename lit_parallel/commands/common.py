@@ -1,13 +1,14 @@
-"""What several commands share: plain-text tables, the help text of a dataset SPEC, the report of
-sandbox errors."""
+"""What several commands share: plain-text tables, help text without reST markup, the help of a dataset
+SPEC, the report of sandbox errors."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
 from lit_parallel.execution import Result, sandbox_errors
-from lit_parallel.problems.loading import FORMATS
+from lit_parallel.problems.loading import DATASET_FORMATS
 from lit_parallel.problems.synthetic import SPEC_HELP
 
 
@@ -22,7 +23,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
 
 DATASET_HELP = (
     f"a dataset SPEC: bundled (the shipped corpus), {SPEC_HELP}, PATH.jsonl (the project's format), or "
-    + ", ".join(f"{name}:SOURCE ({description})" for name, (_, description) in FORMATS.items())
+    + ", ".join(f"{name}:SOURCE ({description})" for name, (_, description) in DATASET_FORMATS.items())
 )
 
 
@@ -32,3 +33,18 @@ def report_sandbox_errors(results: Sequence[Result]) -> int:
     for line in lines:
         print(f"lit-parallel: {line}", file=sys.stderr)
     return 3 if lines else 0
+
+
+def plain(text: str) -> str:
+    """Docstring text as a terminal shows it: reST's double backticks dropped."""
+    return text.replace("``", "")
+
+
+class PlainHelp(argparse.HelpFormatter):
+    """Help whose texts come from docstrings, shown without their reST double backticks."""
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(plain(text))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return plain(super()._expand_help(action))

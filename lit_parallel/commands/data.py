@@ -14,13 +14,13 @@ import yaml
 
 from lit_parallel import checks
 from lit_parallel.commands.common import DATASET_HELP, format_table, report_sandbox_errors
+from lit_parallel.commands.model import add_model_arguments, check_model_arguments
 from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionSpec, Executor, Limits
 from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
 from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import reference_programs
 from lit_parallel.problems.synthetic.stats import family_table
-from lit_parallel.trained import add_model_arguments, check_model_arguments
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -144,9 +144,9 @@ def translation_model(args: argparse.Namespace) -> object:
     """The model of ``data translate``'s arguments, loaded only when there are samples to draw."""
     import torch
 
+    from lit_parallel.commands.model import load_inference_model
     from lit_parallel.generation import SamplingSpec, generate
     from lit_parallel.prompts import PromptStyle
-    from lit_parallel.trained import load_inference_model
     from lit_parallel.translation import Model
 
     spec = SamplingSpec(args.samples, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)

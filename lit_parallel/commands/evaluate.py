@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
 from lit_parallel import checks
 from lit_parallel.commands.common import DATASET_HELP, format_table
+from lit_parallel.commands.model import add_model_arguments, check_model_arguments, load_inference_model
 from lit_parallel.execution import ExecutionSpec, Verdict
 from lit_parallel.problems.loading import parse_spec
-from lit_parallel.trained import add_model_arguments, check_model_arguments
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from lit_parallel.evaluation import jobs_for, run_jobs, summarize
     from lit_parallel.generation import SamplingSpec, generate
     from lit_parallel.progress import Progress
-    from lit_parallel.trained import load_inference_model
 
     checks.check_evaluate(args)
     for spec in args.dataset:
@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "metrics": metrics,
+        "model": asdict(model_spec),
         "problems": {lang: len(items) for lang, items in sets.items()},
         "wall_time_s": round(seconds, 1),
         "args": {k: str(v) for k, v in vars(args).items()},

@@ -12,21 +12,21 @@ from pathlib import Path
 
 from lit_parallel import checks
 from lit_parallel.commands.common import format_table, report_sandbox_errors
+from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionError, ExecutionSpec, Program, TestCase, Verdict, checked_language
+from lit_parallel.jsonl import jsonl_records
 
 
 def read_programs(path: Path) -> Iterator[tuple[int, Program | str]]:
     """Each line of a programs JSONL file: (line number, Program) or (line number, error message)."""
-    with path.open() as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, parse_program(json.loads(line))
-            except json.JSONDecodeError as exc:
-                yield lineno, f"{path}:{lineno}: not JSON ({exc.msg})"
-            except ExecutionError as exc:
-                yield lineno, f"{path}:{lineno}: {exc}"
+    for lineno, record in jsonl_records(path):
+        if isinstance(record, DataError):
+            yield lineno, str(record)
+            continue
+        try:
+            yield lineno, parse_program(record)
+        except ExecutionError as exc:
+            yield lineno, f"{path}:{lineno}: {exc}"
 
 
 def parse_program(record: object) -> Program:

@@ -3,11 +3,35 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from itertools import pairwise
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+
+NULL_OVERRIDE = re.compile(r"--([\w.]+\.[\w.]+)=(null|None)")
+
+
+def null_overrides(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each nested ``--a.b.c=null`` turned into the config fragment ``{a: {b: {c: null}}}``.
+
+    jsonargparse reads ``null`` given on the command line for a key nested in a subclass as the string
+    "None" and rejects it; the same value in a config fragment is a real null.
+    """
+    out = []
+    for arg in argv:
+        match = NULL_OVERRIDE.fullmatch(arg)
+        if match is None:
+            out.append(arg)
+            continue
+        *parents, key = match.group(1).split(".")
+        fragment = f"{{{key}: null}}"
+        for parent in reversed(parents):
+            fragment = f"{{{parent}: {fragment}}}"
+        out += ["--config", fragment]
+    return out
 
 
 def config_files(argv: Sequence[str]) -> list[str]:
@@ -18,31 +42,53 @@ def config_files(argv: Sequence[str]) -> list[str]:
 
 def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
     """The LightningCLI of ``lit-parallel fit|validate|test`` (with ``run=False``: the instantiated
-    model, datamodule and trainer of a config, nothing run). TensorBoard under ``runs/`` and a rich
-    progress bar by default."""
+    model, datamodule and trainer of a config, nothing run). TensorBoard under ``trainer.default_root_dir``
+    (default ``runs/``) and a rich progress bar by default."""
     import lightning as L
-    from jsonargparse import lazy_instance
+    from jsonargparse import DefaultHelpFormatter, lazy_instance
     from lightning.pytorch.callbacks import RichProgressBar
     from lightning.pytorch.cli import LightningCLI
     from lightning.pytorch.loggers import TensorBoardLogger
 
+    from lit_parallel.commands.common import plain
+    from lit_parallel.modules.run_dir import LOG_ROOT
+
     # main passes on the command line it was given (sys.argv's own, or a test's): not the mistake this warns of.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+
+    class PlainDefaultHelp(DefaultHelpFormatter):
+        """jsonargparse's help, from the classes' docstrings, without their reST double backticks."""
+
+        def _format_text(self, text: str) -> str:
+            return super()._format_text(plain(text))
+
+        def _expand_help(self, action: object) -> str:
+            return plain(super()._expand_help(action))
 
     class LitParallelCLI(LightningCLI):
         def add_arguments_to_parser(self, parser: object) -> None:
             # The DataModule renders and tokenizes with the model's own tokenizer.
             parser.link_arguments("model.init_args.model.init_args.source", "data.init_args.tokenizer")
 
+        def before_instantiate_classes(self) -> None:
+            # The default logger writes under default_root_dir when one is given, as Lightning's own does.
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            logger, root = config.trainer.logger, config.trainer.default_root_dir
+            init = getattr(logger, "init_args", None)
+            tensorboard = init is not None and logger.class_path.endswith("TensorBoardLogger")
+            if root and tensorboard and init.save_dir == str(LOG_ROOT):
+                init.save_dir = root
+
     return LitParallelCLI(
         L.LightningModule,
         L.LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        args=list(argv),
+        args=null_overrides(argv),
+        parser_kwargs={"formatter_class": PlainDefaultHelp},
         run=run,
         trainer_defaults={
-            "logger": lazy_instance(TensorBoardLogger, save_dir="runs", name="lit-parallel"),
+            "logger": lazy_instance(TensorBoardLogger, save_dir=str(LOG_ROOT), name="lit-parallel"),
             "callbacks": [lazy_instance(RichProgressBar)],
         },
         save_config_kwargs={"overwrite": True},

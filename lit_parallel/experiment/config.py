@@ -37,6 +37,8 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [0])
     """Each seed sets ``seed_everything`` and the mixture's seed of every stage."""
     source_language: str = "python"
+    """The language RL trains on (the RL config's mixture source): the report sets RL's change in it
+    beside the transfer to ``targets``."""
     targets: list[str] = field(default_factory=lambda: ["go", "php", "ruby"])
     """Languages whose transfer (pass@1 after RL minus before RL) the report shows."""
     sft_args: list[str] = field(default_factory=list)
@@ -64,6 +66,11 @@ class ExperimentConfig:
     def base_config(self) -> str:
         """The config whose model (and quantization) is the untrained base of every arm."""
         return next((arm.config for arm in self.arms.values() if arm.config), self.rl_config)
+
+    @property
+    def base_args(self) -> list[str]:
+        """The LightningCLI arguments that stages of ``base_config`` get (they may change the model)."""
+        return self.sft_args if any(arm.config for arm in self.arms.values()) else self.rl_args
 
 
 def key_lines(text: str) -> dict[str, int]:

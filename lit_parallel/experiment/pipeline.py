@@ -60,11 +60,21 @@ def flags(options: dict) -> list[str]:
     return argv
 
 
+LOGS = Path("tb/version_0")
+"""A fit stage's TensorBoard run under its directory; LightningCLI saves the run's config there."""
+
+
+def trained_model(directory: Path) -> list[str]:
+    """The model arguments that name what the fit in ``directory`` trained: its saved config (every
+    override applied, so the same base and quantization) and its final adapter."""
+    return ["--config", str(directory / LOGS / "config.yaml"), "--adapter", str(directory / "adapters" / "final")]
+
+
 def fit_argv(config: str, directory: Path, seed: int, extra: list[str], adapter: Path | None) -> list[str]:
     """``lit-parallel fit`` of a stage config, its logs, checkpoints and adapters under ``directory``."""
     argv = ["fit", "--config", config, f"--seed_everything={seed}", f"--data.init_args.mixture.seed={seed}"]
-    argv += [f"--trainer.default_root_dir={directory}", f"--trainer.logger.init_args.save_dir={directory}"]
-    argv += ["--trainer.logger.init_args.name=tb", "--trainer.logger.init_args.version=0"]
+    argv += [f"--trainer.default_root_dir={directory}", f"--trainer.logger.init_args.name={LOGS.parent}"]
+    argv += [f"--trainer.logger.init_args.version={LOGS.name.removeprefix('version_')}"]
     argv += [f"--model.init_args.adapter_dir={directory / 'adapters'}"]
     if adapter is not None:
         argv.append(f"--model.init_args.model.adapter={adapter}")
@@ -86,7 +96,7 @@ def measurements(
 def plan(experiment: ExperimentConfig) -> list[Stage]:
     """Every stage, in an order where each one's inputs come before it."""
     out = Path(experiment.output_dir)
-    base_model = ["--config", experiment.base_config]
+    base_model = ["--config", experiment.base_config, *(f"--config-arg={a}" for a in experiment.base_args)]
     stages = list(measurements(experiment, BASE, None, BASE, base_model, out / BASE))  # alignment: seed-free
     for seed in experiment.seeds:
         stages += measurements(experiment, BASE, seed, BASE, base_model, out / BASE / f"seed={seed}")
@@ -98,13 +108,11 @@ def plan(experiment: ExperimentConfig) -> list[Stage]:
                 argv = fit_argv(spec.config, run / "sft", seed, [*experiment.sft_args, *spec.args], None)
                 stages.append(Stage(arm, seed, "sft", "fit", run / "sft", tuple(argv)))
                 adapter = run / "sft" / "adapters" / "final"
-                model = ["--config", spec.config, "--adapter", str(adapter)]
-                stages += measurements(experiment, arm, seed, "sft", model, run / "sft")
+                stages += measurements(experiment, arm, seed, "sft", trained_model(run / "sft"), run / "sft")
             if experiment.rl_config:
                 argv = fit_argv(experiment.rl_config, run / "rl", seed, experiment.rl_args, adapter)
                 stages.append(Stage(arm, seed, "rl", "fit", run / "rl", tuple(argv)))
-                model = ["--config", experiment.rl_config, "--adapter", str(run / "rl" / "adapters" / "final")]
-                stages += measurements(experiment, arm, seed, "rl", model, run / "rl")
+                stages += measurements(experiment, arm, seed, "rl", trained_model(run / "rl"), run / "rl")
     return stages
 
 

@@ -18,11 +18,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
-
 from lit_parallel.experiment import training_logs
 from lit_parallel.experiment.config import Arm, ExperimentConfig
 from lit_parallel.experiment.pipeline import BASE, Stage, plan
@@ -40,6 +35,7 @@ from lit_parallel.experiment.statistics import (
     subtract,
     verdict,
 )
+from lit_parallel.figures import plt, png_bytes, png_to_rgb
 
 POINTS = (BASE, "sft", "rl")
 MEAN = "mean over targets"
@@ -212,19 +208,17 @@ def plot_pass_at_1(cells: Cells, rows: Sequence[tuple[str, str]], languages: Seq
     ax.set_xticks(range(len(languages)), languages)
     ax.set_ylabel(f"pass@1 ({LEVEL:.0%} bootstrap interval over problems)")
     ax.legend(fontsize=7, ncol=2)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
+    path.write_bytes(png_bytes(fig))
 
 
-def plot_alignment(reports: dict, path: Path) -> None:
+def plot_alignment_curves(reports: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     for (arm, point), found in reports.items():
         ax.plot(mean_curve(found, "top1"), marker=".", label=f"{arm}/{point}")
     ax.set_xlabel("layer")
     ax.set_ylabel("cross-language top-1 retrieval (mean pooling)")
     ax.legend(fontsize=7)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
+    path.write_bytes(png_bytes(fig))
 
 
 def write_report(experiment: ExperimentConfig, command: str, started: str, wall_s: float) -> Path:
@@ -260,7 +254,7 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     if reports:
         lines += ["## Alignment: cross-language retrieval, mean over language pairs (mean pooling)", ""]
         lines += [*alignment_table(reports), ""]
-        plot_alignment(reports, out / "alignment.png")
+        plot_alignment_curves(reports, out / "alignment.png")
     plot_pass_at_1(cells, rows, languages, out / "pass_at_1.png")
     report = out / "report.md"
     report.write_text("\n".join(lines))
@@ -289,7 +283,7 @@ def log_to_tensorboard(out: Path, report: Path, cells: Cells, experiment: Experi
     with SummaryWriter(str(out / "tb")) as writer:
         writer.add_text("report", report.read_text())
         for png in sorted(out.glob("*.png")):
-            writer.add_image(png.stem, plt.imread(png)[..., :3], dataformats="HWC")
+            writer.add_image(png.stem, png_to_rgb(png.read_bytes()), dataformats="HWC")
         for arm in experiment.arms:
             for lang in experiment.targets:
                 deltas = transfer(cells, arm, lang, experiment.arms)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lit_parallel.modules.run_dir import run_directory
+
 
 class AdapterCheckpoints:
     """Mixin for a LightningModule whose ``model`` is a PEFT model: checkpoints keep only the trainable
     weights (the frozen base comes back from the ModelSpec), and every checkpoint and the end of fit
     also write the adapter in PEFT format (``<adapter_dir>/step=N`` and ``<adapter_dir>/final``).
-    The module's ``hparams.adapter_dir`` overrides the default ``<log dir>/adapters``."""
+    The module's ``hparams.adapter_dir`` overrides the default ``<run directory>/adapters``."""
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         trainable = {name for name, p in self.named_parameters() if p.requires_grad}
@@ -20,10 +22,7 @@ class AdapterCheckpoints:
         self.save_adapter("final")
 
     def adapter_path(self, name: str) -> Path:
-        # Not trainer.log_dir: it is a collective, and only rank 0 saves.
-        logger = self.trainer.logger
-        run_dir = getattr(logger, "log_dir", None) or self.trainer.default_root_dir
-        return Path(self.hparams.adapter_dir or Path(run_dir) / "adapters") / name
+        return Path(self.hparams.adapter_dir or run_directory(self.trainer) / "adapters") / name
 
     def save_adapter(self, name: str) -> None:
         """The LoRA adapter in PEFT format (``PeftModel.from_pretrained`` loads it), from rank 0."""

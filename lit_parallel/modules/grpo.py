@@ -25,6 +25,7 @@ import lightning as L
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from datamodules.contract import code_data
 from lit_parallel.evaluation import Job
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.generation import SamplingSpec, generate
@@ -202,7 +203,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
 
     @property
     def tokenizer(self) -> object:
-        return self.trainer.datamodule.tokenizer
+        return code_data(self.trainer, "GRPOModule").tokenizer
 
     def training_step(self, batch: Sequence, batch_idx: int) -> None:
         times: dict[str, float] = {}
@@ -230,7 +231,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         jobs = [Job(item.language, item.task_id, g, item.prompt, item.variant) for item in batch for g in range(size)]
         # A new draw each step, fixed by (seed, step): a resumed run draws what the uninterrupted one did.
         base = self.sampling.seed * 1_000_003 + self.global_step
-        plain = not self.trainer.datamodule.style.chat
+        plain = not code_data(self.trainer, "GRPOModule").style.chat
         self.model.eval()
         started = time.perf_counter()
         drawn: list = [None] * len(jobs)

@@ -14,6 +14,7 @@ from collections import Counter
 import lightning as L
 import torch
 
+from datamodules.contract import code_data
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
@@ -96,7 +97,7 @@ class SFTModule(AdapterCheckpoints, L.LightningModule):
         return loss
 
     def on_train_start(self) -> None:
-        for language in getattr(self.trainer.datamodule, "report", {}):
+        for language in code_data(self.trainer, "SFTModule").train_languages:
             self.tokens_seen[language] += 0
 
     def on_train_batch_end(self, outputs: object, batch: dict, batch_idx: int) -> None:

@@ -1,8 +1,8 @@
 """Problems from a dataset SPEC: the bundled corpus, the project's JSONL, or a public format.
 
 SPEC is ``bundled``, ``synthetic[:N][@SEED][#SELECT]`` (:mod:`.synthetic`), ``project:PATH`` (or a bare
-``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT
-one of :data:`FORMATS` and SOURCE a local file or directory or ``hub:ORG/NAME[#CONFIG][@SPLIT]``.
+``PATH.jsonl``), or ``FORMAT:SOURCE`` with FORMAT one of :data:`DATASET_FORMATS` and SOURCE a local file or
+directory or ``hub:ORG/NAME[#CONFIG][@SPLIT]``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from lit_parallel.errors import DataError
+from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.problems.code_contests import load_code_contests
-from lit_parallel.problems.corpus import bundled_corpus
 from lit_parallel.problems.humaneval_x import load_humaneval_x
 from lit_parallel.problems.mbxp import load_mbxp
 from lit_parallel.problems.multipl_e import load_multipl_e
@@ -36,7 +36,7 @@ def _any_languages(load: Callable[[str], list[Problem]]) -> Loader:
     return lambda source, languages: load(source)
 
 
-FORMATS: dict[str, tuple[Loader, str]] = {
+DATASET_FORMATS: dict[str, tuple[Loader, str]] = {
     "project": (_project, "the project's JSONL format (problems/corpus/README.md); a bare PATH.jsonl too"),
     "multipl-e": (load_multipl_e, "MultiPL-E humaneval-<pl>.jsonl files: completion tasks, eval only"),
     "humaneval-x": (_any_languages(load_humaneval_x), "HumanEval-X humaneval_<pl>.jsonl.gz files: completion tasks"),
@@ -58,8 +58,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
     fmt, sep, source = spec.partition(":")
     if not sep and spec.endswith(".jsonl"):
         fmt, source = "project", spec
-    if fmt not in FORMATS:
-        known = ", ".join(["bundled", "synthetic[:N][@SEED][#SELECT]", *(f"{name}:SOURCE" for name in FORMATS)])
+    if fmt not in DATASET_FORMATS:
+        known = ", ".join(["bundled", "synthetic[:N][@SEED][#SELECT]", *(f"{name}:SOURCE" for name in DATASET_FORMATS)])
         raise DataError(f"{spec}: unknown dataset format {fmt!r} (known: {known}, or PATH.jsonl)")
     if not source.startswith("hub:") and not Path(source).exists():
         raise DataError(f"{source or spec}: no such file or directory")
@@ -77,7 +77,7 @@ def load_problems(spec: str, languages: Sequence[str] | None = None) -> list[Pro
     if fmt in ("bundled", "synthetic"):
         problems = bundled_corpus() if fmt == "bundled" else load_synthetic(spec)
     else:
-        problems = FORMATS[fmt][0](source, languages)
+        problems = DATASET_FORMATS[fmt][0](source, languages)
     check_unique(problems)
     return problems if languages is None else _only(problems, languages)
 

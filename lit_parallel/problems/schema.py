@@ -6,7 +6,6 @@ turn their rows into the same objects. Bad input raises DataError naming file, l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from lit_parallel.errors import DataError
 from lit_parallel.execution import LANGUAGES, Program, TestCase, canonical_language, get_language
 from lit_parallel.execution.errors import ExecutionError
+from lit_parallel.jsonl import strict_records
 
 SPLITS = ("train", "eval")
 RUNNABLE = frozenset(lang.name for lang in LANGUAGES)
@@ -174,23 +174,10 @@ def problem_record(problem: Problem) -> dict:
     }
 
 
-def json_lines(path: Path) -> Iterator[tuple[int, object]]:
-    """(line number, record) for each non-blank line of a JSONL file; DataError on a line that is not JSON."""
-    with Path(path).open() as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not JSON ({exc.msg})") from None
-
-
 def read_jsonl(path: Path) -> Iterator[Problem]:
     """Problems of a JSONL file in the project's format; DataError on the first bad line."""
-    for lineno, record in json_lines(path):
-        yield problem_from_record(record, f"{path}:{lineno}")
+    for where, record in strict_records(path):
+        yield problem_from_record(record, where)
 
 
 def reference_programs(problems: Iterable[Problem]) -> list[Program]:

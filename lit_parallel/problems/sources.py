@@ -6,13 +6,13 @@ A SOURCE is a local ``.jsonl``, ``.jsonl.gz``, ``.json`` or ``.parquet`` file, o
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from lit_parallel.errors import DataError
+from lit_parallel.jsonl import strict_records
 from lit_parallel.problems.schema import Variant
 
 _HUB = re.compile(r"hub:(?P<name>[^#@]+)(?:#(?P<config>[^@]+))?(?:@(?P<split>.+))?")
@@ -27,26 +27,13 @@ def read_rows(source: str) -> Iterator[tuple[str, dict]]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.name.endswith((".jsonl", ".jsonl.gz")):
-        yield from _jsonl_rows(path)
+        yield from strict_records(path)
     elif path.suffix == ".json":
         yield from _json_rows(path)
     elif path.suffix == ".parquet":
         yield from _parquet_rows(path)
     else:
         raise DataError(f"{path}: unknown file type (known: .jsonl, .jsonl.gz, .json, .parquet)")
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
-            yield f"{path}:{lineno}", row
 
 
 def _json_rows(path: Path) -> Iterator[tuple[str, dict]]:
