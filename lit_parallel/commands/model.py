@@ -132,7 +132,9 @@ def check_model_arguments(args: argparse.Namespace) -> None:
 def inference_spec(args: argparse.Namespace) -> ModelSpec:
     """The ModelSpec the arguments of ``add_model_arguments`` name (without ``--checkpoint``)."""
     spec = configured_spec(args.config, args.config_arg) if args.config else ModelSpec(args.model, quantization="none")
-    return replace(spec, lora=None, adapter=args.adapter, quantization=args.quantization or spec.quantization)
+    quantization = args.quantization or spec.quantization
+    # Checkpointing saves training memory only; in inference it would merely warn.
+    return replace(spec, lora=None, adapter=args.adapter, quantization=quantization, gradient_checkpointing=False)
 
 
 def load_inference_model(
