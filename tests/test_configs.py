@@ -16,7 +16,7 @@ CONFIGS = sorted(
     for p in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml")
     if p.parent.name != "experiments" and p.name != "translate.yaml"
 )
-OVERLAYS = {"control_sft.yaml": "parallel_sft.yaml"}
+OVERLAYS = {"control_sft.yaml": "parallel_sft.yaml", "baseline_sft.yaml": "parallel_sft.yaml"}
 """Configs that go on top of another of their folder (``--config BASE --config OVERLAY``)."""
 
 
@@ -43,7 +43,9 @@ def test_config_parses_and_builds(config, tmp_path):
     assert cli.datamodule.hparams.tokenizer == cli.model.spec.source  # linked, not repeated
     assert sum(cli.datamodule.mixture.languages.values()) == pytest.approx(1.0)
     assert cli.model.model is None, "the model must load in configure_model, on its device"
-    assert cli.datamodule.mixture.parallel is (config.name not in OVERLAYS)
+    assert cli.datamodule.mixture.parallel is (config.name != "control_sft.yaml")
+    if config.name == "baseline_sft.yaml":
+        assert cli.datamodule.mixture.languages == {"python": 1.0}
 
 
 TINY_GRPO = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "grpo.yaml"
