@@ -46,6 +46,10 @@ FIXTURES = {
     "no_tokenizer/config.json": "{}",
     "no_adapter/config.json": "{}",
     "not_yaml.yaml": "model: [unclosed\n",
+    "bad_quantization.yaml": (
+        "model:\n  class_path: lit_parallel.modules.sft.SFTModule\n"
+        "  init_args:\n    model: {source: packaged:smollm2-135m-instruct, quantization: nf5}\n"
+    ),
     "klingon.yaml": mixture(languages={"python": 0.5, "klingon": 0.5}),
     "alias.yaml": mixture(languages={"py": 1.0}),
     "zero_shares.yaml": mixture(languages={"python": 0.0, "lua": 0.0}),
@@ -136,6 +140,10 @@ CASES = {
     ),
     "evaluate-missing-config": ([*EVAL, "--config", "{tmp}/nosuch.yaml"], "--config: .*nosuch.yaml: no such file"),
     "evaluate-config-not-yaml": ([*EVAL, "--config", "{tmp}/not_yaml.yaml"], "--config: .*not_yaml.yaml:2: not YAML"),
+    "evaluate-config-bad-model-key": (
+        [*EVAL, "--config", "{tmp}/bad_quantization.yaml"],
+        """--config: .*bad_quantization.yaml: field 'model': Parser key "quantization": Expected .*nf5""",
+    ),
     "evaluate-missing-checkpoint": ([*EVAL, "--checkpoint", "{tmp}/x.ckpt"], "--checkpoint: .*x.ckpt: no such file"),
     # evaluate: numbers, languages, data, output
     "evaluate-k-zero": ([*EVAL, "--k", "0"], "--k: must be at least 1, got 0"),

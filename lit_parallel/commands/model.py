@@ -38,6 +38,13 @@ def quiet(*names: str) -> Iterator[None]:
             logger.setLevel(level)
 
 
+def innermost(message: str) -> str:
+    """The deepest reason of a (nested, multi-line) jsonargparse error: its last key and what it says."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()] or [message]
+    keys = [i for i, line in enumerate(lines) if line.startswith("Parser key")]
+    return " ".join(lines[keys[-1] : keys[-1] + 2]) if keys else lines[0]
+
+
 def configured_spec(config: str | Path, overrides: Sequence[str] = ()) -> ModelSpec:
     """The ModelSpec that ``fit --config CONFIG OVERRIDES...`` builds (nothing is loaded or run).
 
@@ -45,7 +52,7 @@ def configured_spec(config: str | Path, overrides: Sequence[str] = ()) -> ModelS
     LightningCLI reads them in fit; the other sections (trainer, data, a tool's own) do not change the
     model and are not read.
     """
-    from jsonargparse import ArgumentParser
+    from jsonargparse import ArgumentError, ArgumentParser
     from lightning import LightningModule
 
     path = Path(config)
@@ -64,8 +71,8 @@ def configured_spec(config: str | Path, overrides: Sequence[str] = ()) -> ModelS
     try:
         parsed = parser.parse_args(["--model", yaml.safe_dump(values["model"]), *model_overrides])
         module = parser.instantiate_classes(parsed).model
-    except Exception as exc:  # jsonargparse reports a bad key or value as one of several error types
-        raise DataError(f"{path}: field 'model': {str(exc).splitlines()[0]}") from None
+    except (ArgumentError, TypeError, ValueError) as exc:  # a bad key or value; a class refusing its arguments
+        raise DataError(f"{path}: field 'model': {innermost(str(exc))}") from None
     spec = getattr(module, "spec", None)
     if not isinstance(spec, ModelSpec):
         raise DataError(f"{config}: field 'model': {type(module).__name__} has no ModelSpec 'spec'")
