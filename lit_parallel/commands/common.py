@@ -40,11 +40,15 @@ def plain(text: str) -> str:
     return text.replace("``", "")
 
 
-class PlainHelp(argparse.HelpFormatter):
-    """Help whose texts come from docstrings, shown without their reST double backticks."""
+class PlainText:
+    """A help formatter mixin: texts that come from docstrings, shown without reST double backticks."""
 
     def _format_text(self, text: str) -> str:
         return super()._format_text(plain(text))
 
     def _expand_help(self, action: argparse.Action) -> str:
         return plain(super()._expand_help(action))
+
+
+class PlainHelp(PlainText, argparse.HelpFormatter):
+    """argparse's help without reST markup."""

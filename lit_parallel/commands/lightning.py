@@ -50,20 +50,14 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
     from lightning.pytorch.cli import LightningCLI
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    from lit_parallel.commands.common import plain
+    from lit_parallel.commands.common import PlainText
     from lit_parallel.modules.run_dir import LOG_ROOT
 
     # main passes on the command line it was given (sys.argv's own, or a test's): not the mistake this warns of.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
 
-    class PlainDefaultHelp(DefaultHelpFormatter):
-        """jsonargparse's help, from the classes' docstrings, without their reST double backticks."""
-
-        def _format_text(self, text: str) -> str:
-            return super()._format_text(plain(text))
-
-        def _expand_help(self, action: object) -> str:
-            return plain(super()._expand_help(action))
+    class PlainDefaultHelp(PlainText, DefaultHelpFormatter):
+        """jsonargparse's help, from the classes' docstrings, without reST markup."""
 
     class LitParallelCLI(LightningCLI):
         def add_arguments_to_parser(self, parser: object) -> None:

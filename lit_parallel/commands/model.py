@@ -2,9 +2,9 @@
 Lightning checkpoint of SFT or RL.
 
 ``lit-parallel evaluate`` and ``lit-parallel align`` take the same model arguments. A training config
-(the YAML given to ``fit``, or the ``config.yaml`` LightningCLI saved beside a run's logs) is read by
-the same LightningCLI that ran the fit, overrides included, so a command measures the model that
-training trained: the same source, tiny architecture and quantization.
+(the YAML given to ``fit``, or the ``config.yaml`` LightningCLI saved beside a run's logs) has its model
+section read by jsonargparse as LightningCLI reads it in fit, ``--model.*`` overrides included, so a
+command measures the model that training trained: the same source, tiny architecture and quantization.
 """
 
 from __future__ import annotations
