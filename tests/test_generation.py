@@ -6,6 +6,7 @@ import warnings
 import pytest
 import torch
 
+from lit_parallel.commands.model import merged
 from lit_parallel.generation import Detokenizer, Request, SamplingSpec, generate
 from lit_parallel.modeling import LoRASpec, ModelSpec, load_model
 
@@ -129,3 +130,31 @@ def test_incremental_detokenisation_equals_decoding_the_whole(tokenizer):
     pieces = [detokenizer.add(t) for t in ids]
     assert "".join(pieces) == detokenizer.text == tokenizer.decode(ids) == text
     assert any(p == "" for p in pieces)  # a character split over byte tokens waits for its last byte
+
+
+def test_a_merged_adapter_generates_what_the_unmerged_one_does(tokenizer):
+    """Inference folds an unquantized model's adapter into its weights (commands/model.py:merged): the
+    same logits and greedy tokens; an nf4 model keeps its adapter apart."""
+    torch.manual_seed(0)
+    spec = ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, quantization="none", lora=LoRASpec(r=4))
+    peft_model = load_model(spec).eval()
+    for name, param in peft_model.named_parameters():
+        if "lora_B" in name:
+            param.data.normal_(0, 0.5)
+    ids = tokenizer(PROMPTS[2], return_tensors="pt")["input_ids"]
+    greedy = SamplingSpec(max_new_tokens=12)
+    with torch.no_grad():
+        unmerged_logits = peft_model(input_ids=ids).logits
+    [unmerged] = run(peft_model, tokenizer, [Request(PROMPTS[2], seed=0)], greedy, 1)
+    with peft_model.disable_adapter(), torch.no_grad():
+        assert not torch.allclose(peft_model(input_ids=ids).logits, unmerged_logits, atol=1e-3)
+    folded = merged(peft_model, spec)
+    assert not any("lora" in name for name, _ in folded.named_parameters())
+    with torch.no_grad():
+        torch.testing.assert_close(folded(input_ids=ids).logits, unmerged_logits, atol=1e-4, rtol=1e-4)
+    [after] = run(folded, tokenizer, [Request(PROMPTS[2], seed=0)], greedy, 1)
+    assert after.token_ids == unmerged.token_ids
+
+
+def test_a_quantized_model_keeps_its_adapter_apart(model):
+    assert merged(model, ModelSpec(tiny=TINY, lora=LoRASpec(r=4))) is model

@@ -98,10 +98,10 @@ def plan(experiment: ExperimentConfig) -> list[Stage]:
     out = Path(experiment.output_dir)
     base_model = ["--config", experiment.base_config, *(f"--config-arg={a}" for a in experiment.base_args)]
     stages = list(measurements(experiment, BASE, None, BASE, base_model, out / BASE))  # alignment: seed-free
+    # Seed by seed, so that a run stopped part-way already holds every arm of its first seeds.
     for seed in experiment.seeds:
         stages += measurements(experiment, BASE, seed, BASE, base_model, out / BASE / f"seed={seed}")
-    for arm, spec in experiment.arms.items():
-        for seed in experiment.seeds:
+        for arm, spec in experiment.arms.items():
             run = out / arm / f"seed={seed}"
             adapter = None
             if spec.config:
