@@ -21,13 +21,14 @@ from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
 from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import reference_programs
 from lit_parallel.problems.synthetic.stats import family_table
+from lit_parallel.progress import Progress
 
 
 def run_verify(args: argparse.Namespace) -> int:
     checks.check_data(args)
     programs = reference_programs(load_problems(args.dataset, args.languages))
-    with ExecutionSpec.from_args(args).executor() as executor:
-        results = executor.run(programs)
+    with ExecutionSpec.from_args(args).executor() as executor, Progress("verify", len(programs)) as progress:
+        results = executor.run(programs, progress)
     totals: Counter[str] = Counter(r.language for r in results)
     passed: Counter[str] = Counter(r.language for r in results if r.passed)
     rows = [[lang, passed[lang], totals[lang]] for lang in sorted(totals)]

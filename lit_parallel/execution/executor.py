@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from lit_parallel.execution.languages import Build, Language, get_language, reso
 from lit_parallel.execution.sandbox import BUILDER_UID, Limits, Sandbox, closed_to_others
 from lit_parallel.execution.verdicts import Outcome, Verdict, classify_compile, classify_run
 from lit_parallel.execution.zygote import ZygotePool
+from lit_parallel.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,13 @@ class Executor:
         """Judge ``program`` on the pool; ``stop_on_failure`` overrides the executor's for this program."""
         return self._pool.submit(self.judge, program, stop_on_failure)
 
-    def run(self, programs: Iterable[Program]) -> list[Result]:
-        """Judge every program on the pool; results in input order."""
-        return [f.result() for f in [self.submit(p) for p in programs]]
+    def run(self, programs: Iterable[Program], progress: Progress | None = None) -> list[Result]:
+        """Judge every program on the pool; results in input order, ``progress`` told as each finishes."""
+        futures = [self.submit(p) for p in programs]
+        if progress is not None:
+            for done, _ in enumerate(as_completed(futures), 1):
+                progress.update(done)
+        return [f.result() for f in futures]
 
     def canary(self, language: str) -> str | None:
         """None when ``language``'s canary passes in this executor's sandbox, else why not (one line).
