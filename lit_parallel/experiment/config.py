@@ -63,6 +63,13 @@ class ExperimentConfig:
         return [arm for arm in self.arms if arm != self.treatment] if self.against is None else list(self.against)
 
     @property
+    def base_seeds(self) -> list[int]:
+        """The seeds the untrained base model is measured at: one when decoding is greedy, where the seed
+        draws nothing and every seed would give the same records."""
+        greedy = float(self.evaluation.get("temperature", 0.0)) <= 0
+        return self.seeds[:1] if greedy else list(self.seeds)
+
+    @property
     def base_config(self) -> str:
         """The config whose model (and quantization) is the untrained base of every arm."""
         return next((arm.config for arm in self.arms.values() if arm.config), self.rl_config)

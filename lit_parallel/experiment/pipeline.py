@@ -100,7 +100,8 @@ def plan(experiment: ExperimentConfig) -> list[Stage]:
     stages = list(measurements(experiment, BASE, None, BASE, base_model, out / BASE))  # alignment: seed-free
     # Seed by seed, so that a run stopped part-way already holds every arm of its first seeds.
     for seed in experiment.seeds:
-        stages += measurements(experiment, BASE, seed, BASE, base_model, out / BASE / f"seed={seed}")
+        if seed in experiment.base_seeds:
+            stages += measurements(experiment, BASE, seed, BASE, base_model, out / BASE / f"seed={seed}")
         for arm, spec in experiment.arms.items():
             run = out / arm / f"seed={seed}"
             adapter = None
