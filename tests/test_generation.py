@@ -20,11 +20,15 @@ def model():
     """nf4 base weights with a LoRA adapter whose B is not zero, so the adapter changes the tokens."""
     # Seeded before loading: LoRA's A draws from the global generator, which earlier tests leave anywhere.
     torch.manual_seed(0)
-    model = load_model(ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, lora=LoRASpec(r=4))).eval()
+    return with_live_adapter(load_model(ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, lora=LoRASpec(r=4))))
+
+
+def with_live_adapter(model):
+    """``model`` in eval mode with LoRA B drawn away from its zero init, so the adapter changes tokens."""
     for name, param in model.named_parameters():
         if "lora_B" in name:
             param.data.normal_(0, 0.5)
-    return model
+    return model.eval()
 
 
 def run(model, tokenizer, requests, spec, batch_size):
@@ -137,10 +141,7 @@ def test_a_merged_adapter_generates_what_the_unmerged_one_does(tokenizer):
     same logits and greedy tokens; an nf4 model keeps its adapter apart."""
     torch.manual_seed(0)
     spec = ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, quantization="none", lora=LoRASpec(r=4))
-    peft_model = load_model(spec).eval()
-    for name, param in peft_model.named_parameters():
-        if "lora_B" in name:
-            param.data.normal_(0, 0.5)
+    peft_model = with_live_adapter(load_model(spec))
     ids = tokenizer(PROMPTS[2], return_tensors="pt")["input_ids"]
     greedy = SamplingSpec(max_new_tokens=12)
     with torch.no_grad():
