@@ -82,15 +82,13 @@ def start_of(arm: str, arms: dict[str, Arm]) -> tuple[str, str]:
 
 
 def transfer(cells: Cells, arm: str, language: str, arms: dict[str, Arm]) -> Scores:
-    """Per problem: after RL minus before RL at the same seed, then the mean over seeds."""
-    after, before = cells.get((arm, "rl"), {}), cells.get(start_of(arm, arms), {})
-    return pool(
-        [
-            subtract(after[seed][language], before[seed][language])
-            for seed in sorted(after)
-            if seed in before and language in after[seed] and language in before[seed]
-        ]
-    )
+    """Per problem: after RL minus before RL at the same seed, then the mean over seeds. A base model
+    measured once (greedy decoding draws nothing from the seed) stands for every seed."""
+    start = start_of(arm, arms)
+    after, before = cells.get((arm, "rl"), {}), cells.get(start, {})
+    once = next(iter(before.values())) if start == (BASE, BASE) and len(before) == 1 else None
+    pairs = [(after[seed], before.get(seed, once)) for seed in sorted(after)]
+    return pool([subtract(a[language], b[language]) for a, b in pairs if b and language in a and language in b])
 
 
 def text(scores: Scores, signed: bool = False) -> str:
