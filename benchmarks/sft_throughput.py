@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import dataclasses
 import json
 import os
 import subprocess
@@ -71,11 +72,21 @@ from lit_parallel.modules.optim import OptimizerSpec
 from lit_parallel.modules.sft import SFTModule, model_inputs
 
 SEED = 0
+HEADS = {"num_attention_heads": 4, "num_key_value_heads": 2}
 MODELS = {
-    "tiny": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2},
-    "small": {"hidden_size": 256, "intermediate_size": 1024, "num_hidden_layers": 4},
+    "tiny": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, **HEADS},
+    "small": {"hidden_size": 256, "intermediate_size": 1024, "num_hidden_layers": 4, **HEADS},
+    "smollm2": {
+        "hidden_size": 576,
+        "intermediate_size": 1536,
+        "num_hidden_layers": 30,
+        "num_attention_heads": 9,
+        "num_key_value_heads": 3,
+        "initializer_range": 0.02,  # 0.3, the small ones' spread, makes 30 layers' losses explode
+    },
 }
-"""Random models of SmolLM2's architecture; ``tiny`` is configs/tiny/sft.yaml's."""
+"""Random models of SmolLM2's architecture; ``tiny`` is configs/tiny/sft.yaml's, ``smollm2`` has the
+shapes of SmolLM2-135M itself (the model the demo trains), so its arithmetic is the real one."""
 MIXTURE = {"languages": {"python": 0.5, "lua": 0.25, "ruby": 0.25}, "formats": {"single": 0.5, "translation": 0.5}}
 
 
@@ -110,7 +121,7 @@ class Stopwatch:
 
 
 def model_spec(size: str, quantization: str, lora: LoRASpec) -> ModelSpec:
-    tiny = {**MODELS[size], "num_attention_heads": 4, "num_key_value_heads": 2, "initializer_range": 0.3}
+    tiny = {"initializer_range": 0.3, **MODELS[size]}
     return ModelSpec(source=PACKAGED, tiny=tiny, quantization=quantization, lora=lora)
 
 
@@ -223,6 +234,17 @@ def run_trl(spec: ModelSpec, dm: ParallelMixtureDataModule, args: argparse.Names
     return run
 
 
+def limit_rate(spec: ModelSpec, rows: int) -> float:
+    """Trained tokens/s this machine's matmuls allow for ``spec``: 4 x (linear weights) FLOPs a token
+    (forward, and the backward's input gradients; a frozen base needs no weight gradients, and LoRA's
+    own are under 1% here), at the GFLOP/s of the model's linear layers on ``rows`` rows, timed now."""
+    from generation import matmul_limit  # benchmarks/generation.py, beside this script
+
+    model = seeded_model(dataclasses.replace(spec, quantization="none"))  # the compute dtype's matmuls
+    weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    return matmul_limit(model, rows)[1] * 1e9 / (4 * weights)
+
+
 def compare(quantization: str, ours: Run, trl: Run, tolerance: float) -> bool:
     """Print both sides' throughput and losses; True when the losses agree within ``tolerance``."""
     print(f"\n== {quantization} + LoRA ==")
@@ -330,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             # Alternate which side goes first, so that load drifting in from elsewhere weighs on both.
             runs = {name: sides[name](spec, dm, args, Path(tmp)) for name in sorted(sides, reverse=i % 2 == 1)}
             compare(quantization, runs["ours"], runs["TRL"], args.tolerance)
+            limit = limit_rate(spec, args.batch_size * args.max_length)
+            fractions = ", ".join(f"{name} {run.rate / limit:.2f}" for name, run in runs.items())
+            print(f"matmul limit {limit:.1f} trained tokens/s; of it: {fractions}")
             for name, run in runs.items():
                 totals[name].tokens += run.tokens
                 totals[name].seconds += run.seconds
