@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import dataclasses
 import json
 import os
 import subprocess
@@ -235,12 +234,12 @@ def run_trl(spec: ModelSpec, dm: ParallelMixtureDataModule, args: argparse.Names
 
 
 def limit_rate(spec: ModelSpec, rows: int) -> float:
-    """Trained tokens/s this machine's matmuls allow for ``spec``: 4 x (linear weights) FLOPs a token
-    (forward, and the backward's input gradients; a frozen base needs no weight gradients, and LoRA's
-    own are under 1% here), at the GFLOP/s of the model's linear layers on ``rows`` rows, timed now."""
+    """Trained tokens/s this machine's matmuls allow for the unquantized ``spec``: 4 x (linear weights)
+    FLOPs a token (forward, and the backward's input gradients; a frozen base needs no weight gradients,
+    and LoRA's own are under 1% here), at the GFLOP/s of the model's linear layers on ``rows`` rows."""
     from generation import matmul_limit  # benchmarks/generation.py, beside this script
 
-    model = seeded_model(dataclasses.replace(spec, quantization="none"))  # the compute dtype's matmuls
+    model = seeded_model(spec)
     weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
     return matmul_limit(model, rows)[1] * 1e9 / (4 * weights)
 
@@ -345,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     dm = datamodule(args.batch_size, args.max_length, 2 * args.steps * args.batch_size)
     lora = LoRASpec(r=8, alpha=16, dropout=0.0)
     totals = {"ours": Run(), "TRL": Run()}
+    # Every setting computes in the same dtype, so one limit, timed before the runs, serves them all.
+    limit = limit_rate(model_spec(args.model, "none", lora), args.batch_size * args.max_length)
     with tempfile.TemporaryDirectory(prefix="lp-bench-sft-") as tmp:
         for i, quantization in enumerate(args.quantization):
             spec = model_spec(args.model, quantization, lora)
@@ -352,7 +353,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             # Alternate which side goes first, so that load drifting in from elsewhere weighs on both.
             runs = {name: sides[name](spec, dm, args, Path(tmp)) for name in sorted(sides, reverse=i % 2 == 1)}
             compare(quantization, runs["ours"], runs["TRL"], args.tolerance)
-            limit = limit_rate(spec, args.batch_size * args.max_length)
             fractions = ", ".join(f"{name} {run.rate / limit:.2f}" for name, run in runs.items())
             print(f"matmul limit {limit:.1f} trained tokens/s; of it: {fractions}")
             for name, run in runs.items():
