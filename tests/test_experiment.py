@@ -49,13 +49,15 @@ def tables(report: str, heading: str) -> list[list[dict[str, str]]]:
     return found
 
 
-def per_problem(run: Path, arm: str, point: str, language: str, seeds: list[int]) -> dict[str, float]:
+def per_problem(
+    run: Path, arm: str, point: str, language: str, seeds: list[int], records: str = "eval.jsonl"
+) -> dict[str, float]:
     """From the stage files alone: each problem's share of passed samples, averaged over the seeds."""
     by_seed = []
     for seed in seeds:
         directory = run / arm / f"seed={seed}" / ("" if point == "base" else point)
         passed = defaultdict(list)
-        for line in (directory / "eval.jsonl").read_text().splitlines():
+        for line in (directory / records).read_text().splitlines():
             record = json.loads(line)
             if record["language"] == language and record["verdict"] != "sandbox_error":
                 passed[record["task_id"]].append(float(record["passed"]))
@@ -112,6 +114,27 @@ def check_report_against_stage_files(report: str, run: Path, experiment: dict) -
             lang = row["target"]
             assert words == [expected(minus(transfers[ours][lang], transfers[o][lang]))[1] for o in others]
         assert row["verdict"] == f"**{words[0] if len(set(words)) == 1 else 'cannot tell'}**"
+    for measure, options in experiment.get("also_evaluate", {}).items():
+        check_further_tables(report, run, experiment, measure, options["languages"])
+
+
+def check_further_tables(report: str, run: Path, experiment: dict, measure: str, languages: list[str]) -> None:
+    """The pass@1 and RL-change tables of one ``also_evaluate`` measurement, recomputed from its own files."""
+    seeds, records = experiment["seeds"], f"eval-{measure}.jsonl"
+    cells, changes = tables(report, f"## pass@1 on `{measure}`")
+    assert {(row["arm"], row["stage"]) for row in cells} == {
+        ("base", "base"),
+        *((arm, point) for arm in experiment["arms"] for point in ("sft", "rl")),
+    }
+    for row in cells:
+        measured = seeds[:1] if row["arm"] == "base" else seeds
+        for lang in languages:
+            assert row[lang] == expected(per_problem(run, row["arm"], row["stage"], lang, measured, records))[0]
+    source = experiment["source_language"]
+    for row in changes:
+        arm = row["arm (RL from)"].split(" ")[0]
+        after, before = (per_problem(run, arm, point, source, seeds, records) for point in ("rl", "sft"))
+        assert row[f"{source} (RL's own)"] == expected(minus(after, before), signed=True)[0]
 
 
 def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsys):
@@ -180,7 +203,7 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
 def test_an_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
     arms = {"parallel": "configs/tiny/sft.yaml"}
     sft_args = ["--trainer.max_steps=4", "--trainer.callbacks=[]"]
-    path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args)
+    path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args, also_evaluate={})
     fit = next(s for s in plan(load_experiment(path)) if s.kind == "fit")
     # A run killed after step 3: its checkpoint (the tiny config checkpoints every 3 steps) and no adapter.
     assert main([*fit.argv, "--trainer.max_steps=3"]) == 0
@@ -205,7 +228,7 @@ def test_shipped_experiments_parse_and_plan(experiment):
 def test_the_base_model_is_measured_at_each_seed_only_when_sampling(tmp_path, temperature, base_seeds):
     evaluation = {"languages": ["python"], "temperature": temperature}
     stages = plan(load_experiment(tiny_experiment(tmp_path, seeds=[0, 1], evaluation=evaluation)))
-    assert [s.seed for s in stages if s.arm == "base" and s.kind == "evaluate"] == base_seeds
+    assert [s.seed for s in stages if s.arm == "base" and s.name == "evaluate"] == base_seeds
     # Seed by seed: every stage of seed 0 comes before the first of seed 1.
     order = [s.seed for s in stages if s.seed is not None]
     assert order == sorted(order)
@@ -220,6 +243,8 @@ def test_the_base_model_is_measured_at_each_seed_only_when_sampling(tmp_path, te
         ({"against": ["baseline", "nobody"]}, r"experiment\.yaml:\d+: field 'against': 'nobody' is not an arm"),
         ({"treatment": ["parallel"]}, r"experiment\.yaml:\d+: field 'treatment': \['parallel'\] is not an arm"),
         ({"against": "baseline"}, r"experiment\.yaml:\d+: field 'against': must be a list of arm names"),
+        ({"also_evaluate": {"held out": {}}}, r"experiment\.yaml:\d+: field 'also_evaluate\.held out': a name of"),
+        ({"also_evaluate": ["heldout"]}, r"experiment\.yaml:\d+: field 'also_evaluate': must map names"),
     ],
 )
 def test_bad_experiment_files_name_the_place(tmp_path, change, message):
@@ -359,7 +384,7 @@ def test_an_arm_is_evaluated_on_the_model_it_was_trained_on(tmp_path):
     # The tiny config quantizes to nf4; this arm's own args train (and so must evaluate) unquantized.
     arms = {"fp32": {"config": "configs/tiny/sft.yaml", "args": ["--model.init_args.model.quantization=none"]}}
     sft_args = ["--trainer.max_steps=1", "--trainer.callbacks=[]"]
-    path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args)
+    path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args, also_evaluate={})
     assert main(["experiment", "--config", str(path)]) == 0
     out = tmp_path / "run"
     trained = json.loads((out / "fp32" / "seed=0" / "sft" / "eval.json").read_text())["model"]

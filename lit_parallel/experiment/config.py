@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -48,6 +49,11 @@ class ExperimentConfig:
     evaluation: dict = field(default_factory=dict)
     """``lit-parallel evaluate`` options for every measurement (``{limit: 6, max_new_tokens: 192}``
     becomes ``--limit 6 --max-new-tokens 192``); its ``--seed`` is the stage's seed."""
+    also_evaluate: dict[str, dict] = field(default_factory=dict)
+    """Further measurements of every model, by name: the ``evaluation`` options each one changes (e.g.
+    ``heldout: {dataset: "synthetic#heldout"}``). Each writes ``eval-<name>.json`` beside ``eval.json`` and has
+    its own pass@1 and RL-change tables in the report; transfer and verdicts come from ``evaluation`` alone.
+    Adding one to a finished experiment and re-running it measures only what is new."""
     alignment: dict | None = None
     """``lit-parallel align`` options, or None to skip the alignment measurements."""
     treatment: str = "parallel"
@@ -108,6 +114,15 @@ def check_comparison(raw: dict, arms: dict[str, Arm], path: str | Path, lines: d
             raise DataError(f"{path}:{lines[key]}: field '{key}': {name!r} is not an arm ({', '.join(arms)})")
 
 
+def check_also_evaluate(value: object, where: str) -> None:
+    """``also_evaluate`` maps names usable in file names to option mappings."""
+    if not isinstance(value, dict):
+        raise DataError(f"{where}: field 'also_evaluate': must map names to evaluation options")
+    for name, options in value.items():
+        if not re.fullmatch(r"[a-z0-9_]+", str(name)) or not isinstance(options, dict):
+            raise DataError(f"{where}: field 'also_evaluate.{name}': a name of [a-z0-9_] mapped to evaluation options")
+
+
 def load_experiment(path: str | Path) -> ExperimentConfig:
     """The experiment of a YAML file; a DataError names the file, line and field of what is wrong."""
     text = Path(path).read_text()
@@ -132,6 +147,7 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     if not any(arm.config for arm in arms.values()) and not raw.get("rl_config"):
         raise DataError(f"{path}:{lines['arms']}: field 'arms': no arm has an SFT config and there is no rl_config")
     check_comparison(raw, arms, path, lines)
+    check_also_evaluate(raw.get("also_evaluate", {}), f"{path}:{lines.get('also_evaluate')}")
     here = Path(path).resolve().parent
 
     def locate(key: str, value: str | None) -> str | None:

@@ -36,19 +36,33 @@ class Stage:
     """``fit``, ``evaluate`` or ``align``."""
     directory: Path
     argv: tuple[str, ...]
+    measure: str = ""
+    """An evaluation's name in ``also_evaluate``; "" for the main evaluation and the other kinds."""
+
+    @property
+    def name(self) -> str:
+        """What its files are called: the kind, or ``evaluate-<measure>``."""
+        return f"{self.kind}-{self.measure}" if self.measure else self.kind
 
     @property
     def marker(self) -> Path:
         """Written last, with the stage's wall time: its presence means the stage is done."""
-        return self.directory / f"{self.kind}.done.json"
+        return self.directory / f"{self.name}.done.json"
 
     @property
     def output(self) -> Path:
-        return self.directory / {"fit": "adapters/final", "evaluate": "eval.json", "align": "align.json"}[self.kind]
+        return self.directory / output_name(self.kind, self.measure)
 
     def describe(self) -> str:
         seed = "" if self.seed is None else f" seed={self.seed}"
-        return f"{self.arm}{seed} {self.point} {self.kind}"
+        return f"{self.arm}{seed} {self.point} {self.name.replace('-', ' ')}"
+
+
+def output_name(kind: str, measure: str = "") -> str:
+    """The file a stage writes last (for an evaluation: ``eval.json`` or ``eval-<measure>.json``)."""
+    if kind == "evaluate":
+        return f"eval-{measure}.json" if measure else "eval.json"
+    return {"fit": "adapters/final", "align": "align.json"}[kind]
 
 
 def flags(options: dict) -> list[str]:
@@ -84,10 +98,12 @@ def fit_argv(config: str, directory: Path, seed: int, extra: list[str], adapter:
 def measurements(
     experiment: ExperimentConfig, arm: str, seed: int | None, point: str, model: list[str], directory: Path
 ) -> Iterator[Stage]:
-    """The evaluation (and alignment) of one model."""
+    """The evaluations (and alignment) of one model."""
     if seed is not None:
-        argv = ["evaluate", *model, *flags({**experiment.evaluation, "seed": seed})]
-        yield Stage(arm, seed, point, "evaluate", directory, (*argv, "--output", str(directory / "eval.json")))
+        for measure, options in {"": {}, **experiment.also_evaluate}.items():
+            argv = ["evaluate", *model, *flags({**experiment.evaluation, **options, "seed": seed})]
+            output = directory / output_name("evaluate", measure)
+            yield Stage(arm, seed, point, "evaluate", directory, (*argv, "--output", str(output)), measure)
     if experiment.alignment is not None and (arm != BASE or seed is None):
         argv = ["align", *model, *flags(experiment.alignment), "--output", str(directory / "align.json")]
         yield Stage(arm, seed, point, "align", directory, tuple(argv))
@@ -134,7 +150,7 @@ def run_stage(stage: Stage, run_command: RunCommand) -> float:
     resume = newest_checkpoint(stage.directory) if stage.kind == "fit" else None
     if resume is not None:
         argv.append(f"--ckpt_path={resume}")
-    (stage.directory / f"{stage.kind}.command.txt").write_text("lit-parallel " + " ".join(argv) + "\n")
+    (stage.directory / f"{stage.name}.command.txt").write_text("lit-parallel " + " ".join(argv) + "\n")
     started = time.perf_counter()
     try:
         code = run_command(argv)

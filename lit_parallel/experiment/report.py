@@ -3,9 +3,10 @@
 ``report.md`` holds pass@1 per language for each arm and stage, the transfer table (per target
 language: pass@1 after RL minus before RL), the treatment's differences from the other arms (transfer
 and final pass@1) with a verdict per target language and overall, the SFT and RL budgets and reward
-from the training logs, the same cell and transfer tables for the share of programs that run to their
-end, and the alignment summary. Every cell is a mean over problems with its 95% bootstrap interval,
-computed per problem from the evaluations' records (``eval.jsonl``) by ``statistics``.
+from the training logs, a pass@1 table (and RL's change) for each further evaluation (``also_evaluate``:
+held-out families, another corpus, another language), the same cell and transfer tables for the share of
+programs that run to their end, and the alignment summary. Every cell is a mean over problems with its
+95% bootstrap interval, computed per problem from the evaluations' records (``eval.jsonl``) by ``statistics``.
 ``pass_at_1.png`` and ``alignment.png`` plot them; all of it also goes to TensorBoard under
 ``<output_dir>/tb``.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from lit_parallel.experiment import training_logs
 from lit_parallel.experiment.config import Arm, ExperimentConfig
-from lit_parallel.experiment.pipeline import BASE, Stage, plan
+from lit_parallel.experiment.pipeline import BASE, Stage, flags, plan
 from lit_parallel.experiment.statistics import (
     LEVEL,
     RESAMPLES,
@@ -53,9 +54,9 @@ METHOD = (
 )
 
 
-def evaluations(stages: Sequence[Stage]) -> list[tuple[Stage, list[dict]]]:
-    """Each finished evaluation stage with the per-sample records beside its eval.json."""
-    done = [s for s in stages if s.kind == "evaluate" and s.output.exists()]
+def evaluations(stages: Sequence[Stage], measure: str = "") -> list[tuple[Stage, list[dict]]]:
+    """Each finished evaluation stage of ``measure`` (the main one by default) with its per-sample records."""
+    done = [s for s in stages if s.kind == "evaluate" and s.measure == measure and s.output.exists()]
     return [(stage, read_records(stage.output.with_suffix(".jsonl"))) for stage in done]
 
 
@@ -116,17 +117,43 @@ def problem_counts(cells: Cells, languages: Sequence[str]) -> str:
     return "Problems per language: " + ", ".join(f"{lang} {n}" for lang, n in most.items()) + "."
 
 
-def transfer_table(cells: Cells, experiment: ExperimentConfig) -> list[str]:
-    """Per arm: RL's change in the source language (what it trained on) and in each target (transfer)."""
-    source, targets = experiment.source_language, experiment.targets
-    columns = [f"{source} (RL's own)", *targets, MEAN]
+def transfer_table(cells: Cells, experiment: ExperimentConfig, languages: Sequence[str]) -> list[str]:
+    """Per arm: RL's change in the source language (what it trained on) and in each other language of
+    ``languages`` (transfer), with their mean."""
+    source = experiment.source_language
+    others = [lang for lang in languages if lang != source]
+    columns = [f"{source} (RL's own)"] * (source in languages) + others + [MEAN] * bool(others)
     lines = ["| arm (RL from) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for arm in experiment.arms:
-        deltas = with_mean({lang: transfer(cells, arm, lang, experiment.arms) for lang in targets})
-        texts = [
-            text(scores, signed=True) for scores in (transfer(cells, arm, source, experiment.arms), *deltas.values())
-        ]
+        deltas = {lang: transfer(cells, arm, lang, experiment.arms) for lang in others}
+        own = [transfer(cells, arm, source, experiment.arms)] * (source in languages)
+        texts = [text(scores, signed=True) for scores in (*own, *(with_mean(deltas) if others else {}).values())]
         lines.append(f"| {arm} ({start_of(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
+    return lines
+
+
+def measured_languages(cells: Cells) -> list[str]:
+    return sorted({lang for per_seed in cells.values() for scores in per_seed.values() for lang in scores})
+
+
+def rows_of(cells: Cells) -> list[tuple[str, str]]:
+    """(arm, point) of every cell, base first, then SFT, then RL."""
+    return [key for point in POINTS for key in cells if key[1] == point]
+
+
+def further_lines(stages: Sequence[Stage], experiment: ExperimentConfig) -> list[str]:
+    """A pass@1 table (and RL's change) for each evaluation of ``also_evaluate``."""
+    lines = []
+    for measure, options in experiment.also_evaluate.items():
+        cells = collect(evaluations(stages, measure))
+        if not cells:
+            continue
+        languages = measured_languages(cells)
+        lines += [f"## pass@1 on `{measure}`: `{' '.join(flags(options))}`", ""]
+        lines += [*pass_table(cells, rows_of(cells), languages), "", problem_counts(cells, languages), ""]
+        if experiment.rl_config:
+            change = transfer_table(cells, experiment, languages)
+            lines += ["After RL minus before RL, paired per problem:", "", *change, ""]
     return lines
 
 
@@ -225,8 +252,8 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     stages = plan(experiment)
     evaluated = evaluations(stages)
     cells = collect(evaluated)
-    rows = [key for point in POINTS for key in cells if key[1] == point]
-    languages = sorted({lang for per_seed in cells.values() for scores in per_seed.values() for lang in scores})
+    rows, languages = rows_of(cells), measured_languages(cells)
+    transferred = [experiment.source_language, *experiment.targets]
     staged = sum(json.loads(s.marker.read_text())["seconds"] for s in stages if s.marker.exists())
     lines = [f"# Experiment `{experiment.name}`", "", f"- command: `{command}`", f"- started: {started}"]
     lines += [
@@ -237,17 +264,18 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     lines += [""]
     if experiment.rl_config:
         lines += ["## Transfer: pass@1 after RL minus before RL, paired per problem", ""]
-        lines += [*transfer_table(cells, experiment), ""]
+        lines += [*transfer_table(cells, experiment, transferred), ""]
     if experiment.rl_config and experiment.comparisons:
         lines += [f"## {experiment.treatment} against the other arms, paired per problem", ""]
         lines += [*verdict_lines(cells, experiment), ""]
+    lines += further_lines(stages, experiment)
     lines += budget_lines(stages, experiment)
     ran = collect(evaluated, ran_to_end)
     lines += ["## Programs that compile and run to their end, right or wrong (share)", ""]
     lines += [*pass_table(ran, rows, languages), ""]
     if experiment.rl_config:
         lines += ["The same share, after RL minus before RL, paired per problem:", ""]
-        lines += [*transfer_table(ran, experiment), ""]
+        lines += [*transfer_table(ran, experiment, transferred), ""]
     reports = alignment_rows(stages)
     if reports:
         lines += ["## Alignment: cross-language retrieval, mean over language pairs (mean pooling)", ""]
