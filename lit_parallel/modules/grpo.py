@@ -290,15 +290,19 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         return out
 
     def update(self, rollouts: Rollouts, adv: torch.Tensor, rows: list[int]) -> dict[str, float]:
-        """``iterations`` optimizer updates on ``rows``; returns the last update's token statistics."""
+        """``iterations`` optimizer updates on ``rows``; returns the last update's token statistics (over
+        the rows that carry a gradient)."""
         algo, opt = self.algo, self.optimizers()
         mask = rollouts.mask(rows, max(1, max(map(len, rollouts.completion_ids)))).to(self.device)
         total = global_count(local_count(mask, algo.aggregation, self.sampling.max_new_tokens))
+        # Without a KL term a row whose advantage is 0 (every row of an all-equal group) has a zero loss
+        # and gradient: it still counts in ``total`` (the loss's scale), but is not run forward or backward.
+        moving = rows if rollouts.ref_logprobs is not None else [r for r in rows if adv[r] != 0]
         stats: dict[str, list[torch.Tensor]] = defaultdict(list)
         for iteration in range(algo.iterations):
             if total > 0:  # else every group was dropped everywhere: the step changes nothing
                 stats.clear()
-                for micro in self.micro_batches(rows):
+                for micro in self.micro_batches(moving):
                     self.manual_backward(self.micro_loss(rollouts, adv, micro, total, stats))
                 self.average_gradients()
                 if algo.max_grad_norm is not None:
@@ -310,7 +314,9 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
                 opt.optimizer.step()
             opt.zero_grad()
         self.lr_schedulers().step()
-        return {name: torch.stack(values).sum().item() for name, values in stats.items()}
+        # The same keys on every rank (a rank may have run no row), for the synchronised log.
+        names = ["tokens", "clipped", "entropy", *["kl"] * (rollouts.ref_logprobs is not None)]
+        return {name: torch.stack(stats[name]).sum().item() if stats[name] else 0.0 for name in names}
 
     def micro_loss(
         self, rollouts: Rollouts, adv: torch.Tensor, rows: list[int], total: torch.Tensor, stats: dict
