@@ -23,6 +23,7 @@ The guarantees:
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -237,15 +238,19 @@ class Prefills:
         self.model, self.tokenizer, self.special = model, tokenizer, special
         self.waiting = Counter(r.prompt for r in requests)
         self.done: dict[str, tuple[DynamicCache, torch.Tensor]] = {}
+        self.tokens, self.seconds = 0, 0.0  # prompt tokens prefilled and the time it took (for benchmarks)
 
     def take(self, prompt: str) -> tuple[DynamicCache, torch.Tensor]:
         """The prompt's cache and its last position's logits (1, vocab)."""
         if prompt not in self.done:
+            started = time.perf_counter()
             ids = self.tokenizer(prompt, add_special_tokens=self.special, return_tensors="pt")["input_ids"]
             device = next(self.model.parameters()).device
             cache = DynamicCache(config=self.model.config)
             out = self.model(input_ids=ids.to(device), cache=cache, use_cache=True, logits_to_keep=1)
             self.done[prompt] = (out.cache, out.logits[:, -1, :].float())
+            self.tokens += ids.shape[1]
+            self.seconds += time.perf_counter() - started
         entry = self.done[prompt]
         self.waiting[prompt] -= 1
         if not self.waiting[prompt]:
