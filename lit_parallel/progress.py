@@ -72,11 +72,17 @@ class Progress:
         self.close()
 
 
-def memory() -> str:
-    """This process's resident memory now and its peak so far (Linux), for stage logs."""
+def memory_mb() -> tuple[int, int]:
+    """This process's resident memory now and its peak so far, in MB (Linux)."""
     with open("/proc/self/status") as status:
         fields = dict(line.split(":", 1) for line in status)
-    return f"rss {int(fields['VmRSS'].split()[0]) // 1024} MB, peak {int(fields['VmHWM'].split()[0]) // 1024} MB"
+    return int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024
+
+
+def memory() -> str:
+    """``memory_mb`` for stage logs."""
+    now, peak = memory_mb()
+    return f"rss {now} MB, peak {peak} MB"
 
 
 def release_memory() -> None:

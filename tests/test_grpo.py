@@ -96,6 +96,7 @@ def test_one_real_step_with_execution_rewards_logs_and_saves_a_loadable_adapter(
     for key in ("rl/pass_rate", "rl/reward_std", "rl/all_equal_groups", "rl/kl", "rl/entropy", "time/generate"):
         assert key in metrics, key
     assert float(metrics["rl/entropy"]) > 0
+    assert 0 < float(metrics["memory/rss_mb"]) <= float(metrics["memory/peak_rss_mb"])
     adapter = tmp_path / "adapters" / "final"
     assert (adapter / "adapter_model.safetensors").exists()
     PeftModel.from_pretrained(cli.model.model.get_base_model(), adapter)

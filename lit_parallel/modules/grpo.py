@@ -44,6 +44,7 @@ from lit_parallel.modules.rl_losses import (
     local_count,
     selected_logprobs,
 )
+from lit_parallel.progress import memory_mb
 from lit_parallel.prompts import extract_code
 from lit_parallel.rewards import RewardFunction, RewardSpec
 
@@ -362,6 +363,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
             "rl/completion_tokens": sum(map(len, rollouts.completion_ids)) / len(rollouts.completion_ids),
             **{f"rl/{name}": value / tokens for name, value in stats.items()},
             **{f"time/{name}": seconds for name, seconds in times.items()},
+            **dict(zip(("memory/rss_mb", "memory/peak_rss_mb"), memory_mb(), strict=True)),
         }
         judged = [v for v in rollouts.verdicts if v is not None]
         if judged:
