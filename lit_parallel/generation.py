@@ -238,7 +238,7 @@ class Prefills:
         self.model, self.tokenizer, self.special = model, tokenizer, special
         self.waiting = Counter(r.prompt for r in requests)
         self.done: dict[str, tuple[DynamicCache, torch.Tensor]] = {}
-        self.tokens, self.seconds = 0, 0.0  # prompt tokens prefilled and the time it took (for benchmarks)
+        self.seconds = 0.0  # spent prefilling (benchmarks/generation.py splits the wall clock with it)
 
     def take(self, prompt: str) -> tuple[DynamicCache, torch.Tensor]:
         """The prompt's cache and its last position's logits (1, vocab)."""
@@ -249,7 +249,6 @@ class Prefills:
             cache = DynamicCache(config=self.model.config)
             out = self.model(input_ids=ids.to(device), cache=cache, use_cache=True, logits_to_keep=1)
             self.done[prompt] = (out.cache, out.logits[:, -1, :].float())
-            self.tokens += ids.shape[1]
             self.seconds += time.perf_counter() - started
         entry = self.done[prompt]
         self.waiting[prompt] -= 1
