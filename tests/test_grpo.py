@@ -158,7 +158,7 @@ def test_hostile_programs_score_zero_and_training_goes_on(tmp_path):
     assert "rl/pass_rate" in cli.trainer.callback_metrics
 
 
-class OnePromptsParity:
+class ParityOfOnePrompt:
     """Reward: the completion's length parity for the first prompt judged, 0 for every other one (whose
     group is then all-equal: advantage 0 in every row)."""
 
@@ -195,7 +195,7 @@ def first_update(tmp_path: Path, kl_coef: float) -> FirstUpdate:
     overrides += ["--model.init_args.algorithm.iterations=1", f"--model.init_args.algorithm.kl_coef={kl_coef}"]
     overrides += ["--model.init_args.algorithm.max_grad_norm=null"]  # clipping would hide the gradient's scale
     cli = tiny_rl(tmp_path, *overrides)
-    cli.model.reward_fn = OnePromptsParity()
+    cli.model.reward_fn = ParityOfOnePrompt()
     seen = FirstUpdate()
     cli.trainer.callbacks.append(seen)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
