@@ -105,7 +105,7 @@ def measurements(
             output = directory / output_name("evaluate", measure)
             yield Stage(arm, seed, point, "evaluate", directory, (*argv, "--output", str(output)), measure)
     if experiment.alignment is not None and (arm != BASE or seed is None):
-        argv = ["align", *model, *flags(experiment.alignment), "--output", str(directory / "align.json")]
+        argv = ["align", *model, *flags(experiment.alignment), "--output", str(directory / output_name("align"))]
         yield Stage(arm, seed, point, "align", directory, tuple(argv))
 
 

@@ -121,13 +121,16 @@ def transfer_table(cells: Cells, experiment: ExperimentConfig, languages: Sequen
     """Per arm: RL's change in the source language (what it trained on) and in each other language of
     ``languages`` (transfer), with their mean."""
     source = experiment.source_language
+    own = [source] if source in languages else []
     others = [lang for lang in languages if lang != source]
-    columns = [f"{source} (RL's own)"] * (source in languages) + others + [MEAN] * bool(others)
+    columns = [f"{source} (RL's own)" for _ in own] + others + ([MEAN] if others else [])
     lines = ["| arm (RL from) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for arm in experiment.arms:
-        deltas = {lang: transfer(cells, arm, lang, experiment.arms) for lang in others}
-        own = [transfer(cells, arm, source, experiment.arms)] * (source in languages)
-        texts = [text(scores, signed=True) for scores in (*own, *(with_mean(deltas) if others else {}).values())]
+        changes = {lang: transfer(cells, arm, lang, experiment.arms) for lang in languages}
+        shown = [changes[lang] for lang in own]
+        if others:
+            shown += with_mean({lang: changes[lang] for lang in others}).values()
+        texts = [text(scores, signed=True) for scores in shown]
         lines.append(f"| {arm} ({start_of(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
     return lines
 

@@ -298,7 +298,8 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         total = global_count(local_count(mask, algo.aggregation, self.sampling.max_new_tokens))
         # Without a KL term a row whose advantage is 0 (every row of an all-equal group) has a zero loss
         # and gradient: it still counts in ``total`` (the loss's scale), but is not run forward or backward.
-        moving = rows if rollouts.ref_logprobs is not None else [r for r in rows if adv[r] != 0]
+        kl = rollouts.ref_logprobs is not None
+        moving = rows if kl else [r for r in rows if adv[r] != 0]
         stats: dict[str, list[torch.Tensor]] = defaultdict(list)
         for iteration in range(algo.iterations):
             if total > 0:  # else every group was dropped everywhere: the step changes nothing
@@ -316,7 +317,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
             opt.zero_grad()
         self.lr_schedulers().step()
         # The same keys on every rank (a rank may have run no row), for the synchronised log.
-        names = ["tokens", "clipped", "entropy", *["kl"] * (rollouts.ref_logprobs is not None)]
+        names = ["tokens", "clipped", "entropy"] + (["kl"] if kl else [])
         return {name: torch.stack(stats[name]).sum().item() if stats[name] else 0.0 for name in names}
 
     def micro_loss(
