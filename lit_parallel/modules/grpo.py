@@ -44,7 +44,7 @@ from lit_parallel.modules.rl_losses import (
     local_count,
     selected_logprobs,
 )
-from lit_parallel.progress import memory_mb
+from lit_parallel.progress import memory_mb, release_memory
 from lit_parallel.prompts import extract_code
 from lit_parallel.rewards import RewardFunction, RewardSpec
 
@@ -224,6 +224,10 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         started = time.perf_counter()
         stats = self.update(rollouts, adv, rows)
         times["update"] = time.perf_counter() - started
+        # Each step's rollouts have new lengths, so its activations take new sizes; glibc keeps the freed
+        # heap of every earlier size, and without this the resident memory only ever grew (4.9 -> 8.3 GB
+        # over 20 steps of the demo's RL).
+        release_memory()
         self.log_step(rollouts, gathered[judged], equal, stats, times, dropped)
 
     def rollout(self, batch: Sequence, times: dict[str, float]) -> Rollouts:
