@@ -86,8 +86,9 @@ def memory() -> str:
 
 
 def release_memory() -> None:
-    """Collect the cycles a finished stage left (trainers, models) and give freed heap back to the system:
-    stages run in one process, and without this each one's model and buffers stay resident after it."""
+    """Collect unreachable cycles and give freed heap back to the system, which glibc otherwise keeps
+    resident: between an experiment's stages (one process; a finished stage's model and buffers) and
+    after each RL step (whose activations take new sizes every step)."""
     gc.collect()
     with contextlib.suppress(OSError):  # not glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)
