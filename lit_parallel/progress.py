@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import resource
 import sys
 import time
 from typing import TextIO
@@ -83,6 +84,15 @@ def memory() -> str:
     """``memory_mb`` for stage logs."""
     now, peak = memory_mb()
     return f"rss {now} MB, peak {peak} MB"
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended (sandbox workers,
+    zygotes): over a stage, CPU / wall says how busy it kept the cores."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
 
 
 def release_memory() -> None:

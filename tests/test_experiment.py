@@ -197,7 +197,12 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
     assert main(["experiment", "--config", str(path)]) == 0
     log = capsys.readouterr().out
     assert log.count("done before, skipped") == len(plan(load_experiment(path))) - 1
-    assert re.search(r"parallel seed=0 rl evaluate: \d+ s", log)
+    assert re.search(r"parallel seed=0 rl evaluate: \d+ s, CPU \d+%", log)
+    # Each stage records its CPU time, the sandbox's workers included; the report sums them.
+    records = [json.loads(stage.marker.read_text()) for stage in plan(load_experiment(path))]
+    assert all(record["cpu_seconds"] > 0 for record in records)
+    busy = sum(r["cpu_seconds"] for r in records) / sum(r["seconds"] for r in records)
+    assert f"CPU {busy:.0%} over the {len(records)} stages" in (out / "report.md").read_text()
 
 
 def test_an_interrupted_fit_resumes_from_its_checkpoint(tmp_path):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lit_parallel.experiment.config import ExperimentConfig
-from lit_parallel.progress import memory, release_memory
+from lit_parallel.progress import cpu_seconds, memory, release_memory
 
 RunCommand = Callable[[Sequence[str]], int | None]
 """Runs one ``lit-parallel`` command line in this process and returns its exit code."""
@@ -143,24 +143,28 @@ class StageFailed(RuntimeError):
     """A stage's command failed; the stages before it stay done."""
 
 
-def run_stage(stage: Stage, run_command: RunCommand) -> float:
-    """Run one stage (resuming an interrupted fit); its wall time in seconds."""
+def run_stage(stage: Stage, run_command: RunCommand) -> dict:
+    """Run one stage (resuming an interrupted fit); its record: wall and CPU seconds, the checkpoint resumed."""
     stage.directory.mkdir(parents=True, exist_ok=True)
     argv = list(stage.argv)
     resume = newest_checkpoint(stage.directory) if stage.kind == "fit" else None
     if resume is not None:
         argv.append(f"--ckpt_path={resume}")
     (stage.directory / f"{stage.name}.command.txt").write_text("lit-parallel " + " ".join(argv) + "\n")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     try:
         code = run_command(argv)
     except SystemExit as exc:  # argument errors of LightningCLI and argparse
         code = exc.code
     if code not in (0, None) or not stage.output.exists():
         raise StageFailed(f"{stage.describe()} failed (exit {code}): see {stage.directory}")
-    seconds = time.perf_counter() - started
-    stage.marker.write_text(json.dumps({"seconds": round(seconds, 1), "resumed_from": str(resume or "")}) + "\n")
-    return seconds
+    record = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(cpu_seconds() - cpu, 1),
+        "resumed_from": str(resume or ""),
+    }
+    stage.marker.write_text(json.dumps(record) + "\n")
+    return record
 
 
 def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[str], None] = print) -> None:
@@ -171,6 +175,7 @@ def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[st
             log(f"[{number}/{len(stages)}] {stage.describe()}: done before, skipped")
             continue
         log(f"[{number}/{len(stages)}] {stage.describe()} ...")
-        seconds = run_stage(stage, run_command)
+        record = run_stage(stage, run_command)
         release_memory()
-        log(f"[{number}/{len(stages)}] {stage.describe()}: {seconds:.0f} s ({memory()})")
+        busy = record["cpu_seconds"] / max(record["seconds"], 0.1)
+        log(f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%} ({memory()})")

@@ -249,6 +249,18 @@ def plot_alignment_curves(reports: dict, path: Path) -> None:
     path.write_bytes(png_bytes(fig))
 
 
+def stage_time(stages: list[Stage]) -> str:
+    """The stages' summed wall time, and their CPU use where their records have it (as ``time`` counts it:
+    200% is two cores busy)."""
+    records = [json.loads(s.marker.read_text()) for s in stages if s.marker.exists()]
+    line = f"of all stages, over every run: {sum(r['seconds'] for r in records) / 60:.1f} min"
+    timed = [r for r in records if "cpu_seconds" in r]
+    if timed:
+        busy = sum(r["cpu_seconds"] for r in timed) / max(sum(r["seconds"] for r in timed), 0.1)
+        line += f", CPU {busy:.0%} over the {len(timed)} stages that recorded it"
+    return line
+
+
 def write_report(experiment: ExperimentConfig, command: str, started: str, wall_s: float) -> Path:
     """report.md and the plots in the output directory, also logged to TensorBoard; the report's path."""
     out = Path(experiment.output_dir)
@@ -257,11 +269,8 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     cells = collect(evaluated)
     rows, languages = rows_of(cells), measured_languages(cells)
     transferred = [experiment.source_language, *experiment.targets]
-    staged = sum(json.loads(s.marker.read_text())["seconds"] for s in stages if s.marker.exists())
     lines = [f"# Experiment `{experiment.name}`", "", f"- command: `{command}`", f"- started: {started}"]
-    lines += [
-        f"- wall time of this invocation: {wall_s / 60:.1f} min; of all stages, over every run: {staged / 60:.1f} min"
-    ]
+    lines += [f"- wall time of this invocation: {wall_s / 60:.1f} min; {stage_time(stages)}"]
     lines += [f"- seeds: {experiment.seeds}; source language: {experiment.source_language}", "", METHOD, ""]
     lines += ["## pass@1 per language", "", *pass_table(cells, rows, languages), "", problem_counts(cells, languages)]
     lines += [""]
