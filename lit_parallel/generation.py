@@ -123,14 +123,17 @@ class SlotLayer(CacheLayerMixin):
         self.keys[slot, :, : keys.shape[1]] = keys
         self.values[slot, :, : values.shape[1]] = values
 
+    def move(self, source: int, target: int, length: int) -> None:
+        self.keys[target, :, :length] = self.keys[source, :, :length]
+        self.values[target, :, :length] = self.values[source, :, :length]
+
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs) -> tuple:
-        """One decoding step: each active row's new state goes to its own next position."""
+        """One decoding step: each active row's new state goes to its own next position; the rows attend
+        over a view of the first slots (no copy)."""
         rows, lengths, width = self.slots.rows, self.slots.lengths, self.slots.width
         self.keys[rows, :, lengths] = key_states[:, :, 0]
         self.values[rows, :, lengths] = value_states[:, :, 0]
-        if self.slots.contiguous:
-            return self.keys[: len(rows), :, :width], self.values[: len(rows), :, :width]
-        return self.keys[rows, :, :width], self.values[rows, :, :width]
+        return self.keys[: len(rows), :, :width], self.values[: len(rows), :, :width]
 
     def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
         return self.slots.width, 0
@@ -148,7 +151,7 @@ class SlotCache(Cache):
     def __init__(self, num_layers: int, size: int, capacity: int) -> None:
         self.size, self.capacity = size, capacity
         self.rows = self.lengths = torch.zeros(0, dtype=torch.long)
-        self.width, self.contiguous = 1, True
+        self.width = 1
         super().__init__(layers=[SlotLayer(self) for _ in range(num_layers)])
 
     def reserve(self, capacity: int) -> None:
@@ -163,16 +166,20 @@ class SlotCache(Cache):
         for layer, source in zip(self.layers, prefill.layers, strict=True):
             layer.write(slot, source.keys[0], source.values[0])
 
-    def step(self, rows: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Prepare a decoding step of ``rows`` (slot indices, ascending) whose next token goes to position
+    def move(self, source: int, target: int, length: int) -> None:
+        """Slot ``source``'s first ``length`` positions into slot ``target``."""
+        for layer in self.layers:
+            layer.move(source, target, length)
+
+    def step(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Prepare a decoding step of slots 0 .. len(lengths) - 1, whose next tokens go to positions
         ``lengths``; returns the additive attention mask ``(rows, 1, 1, width)``."""
-        self.rows, self.lengths = rows, lengths
+        self.rows, self.lengths = torch.arange(len(lengths), device=lengths.device), lengths
         self.width = int(lengths.max()) + 1
         self.reserve(self.width)
-        self.contiguous = bool(rows[-1] == len(rows) - 1)
-        visible = torch.arange(self.width, device=rows.device)[None] <= lengths[:, None]
+        visible = torch.arange(self.width, device=lengths.device)[None] <= lengths[:, None]
         dtype = self.layers[0].keys.dtype
-        return torch.zeros(visible.shape, dtype=dtype, device=rows.device).masked_fill(
+        return torch.zeros(visible.shape, dtype=dtype, device=lengths.device).masked_fill(
             ~visible, torch.finfo(dtype).min
         )[:, None, None, :]
 
@@ -289,6 +296,7 @@ class Engine:
         self.finished: list[tuple[int, Completion]] = []
         for slot in range(self.slots.size):
             self.admit(slot)
+        self.compact()
 
     @property
     def idle(self) -> bool:
@@ -306,6 +314,18 @@ class Engine:
             self.rows[slot] = row
             return
 
+    def compact(self) -> None:
+        """Move the rows of the last slots into the slots left free before them (free once the queue has
+        run dry), so that the active rows are slots 0 .. n-1 and attend over a view of the cache. Gathering
+        the active slots' keys and values at every layer of every step instead took 23% of the decoding
+        thread's samples in a profile of an evaluation (batch 64, 384 new tokens, many rows finished)."""
+        active = len(self.rows)
+        free = (slot for slot in range(active) if slot not in self.rows)
+        for slot in sorted((s for s in self.rows if s >= active), reverse=True):
+            target, row = next(free), self.rows.pop(slot)
+            self.slots.move(slot, target, row.length)
+            self.rows[target] = row
+
     def accept(self, row: Row, token: int) -> bool:
         """Give ``row`` its drawn token; True when that finished it."""
         finish = row.accept(token, self.tokenizer.eos_token_id, self.spec.max_new_tokens)
@@ -318,9 +338,8 @@ class Engine:
         """One decoding step of every row (slots freed are refilled at once); returns what finished."""
         if self.rows:
             active = sorted(self.rows)
-            index = torch.tensor(active, device=self.device)
             lengths = torch.tensor([self.rows[s].length for s in active], device=self.device)
-            mask = self.slots.step(index, lengths)
+            mask = self.slots.step(lengths)
             out = self.model(
                 input_ids=torch.tensor([[self.rows[s].drawn[-1]] for s in active], device=self.device),
                 attention_mask=mask,
@@ -336,5 +355,6 @@ class Engine:
                 if self.accept(row, token):
                     del self.rows[slot]
                     self.admit(slot)
+            self.compact()
         finished, self.finished = self.finished, []
         return finished
