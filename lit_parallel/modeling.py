@@ -184,7 +184,8 @@ class ModelSpec:
     lora: LoRASpec | None = field(default_factory=LoRASpec)
     """Adapters to train; None trains nothing (evaluation of a base model)."""
     adapter: str | None = None
-    """A saved PEFT adapter to start from (the SFT adapter, for RL) instead of fresh LoRA weights."""
+    """A saved PEFT adapter to start from (the SFT adapter, for RL) instead of fresh LoRA weights. Its
+    rank, alpha and target modules are the adapter's own; ``lora.dropout`` applies to it when it trains."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about a third more compute."""
 
@@ -242,6 +243,17 @@ def keep_4bit_weights_trainable(model: torch.nn.Module) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
+def set_lora_dropout(model: torch.nn.Module, p: float) -> None:
+    """Dropout ``p`` on every LoRA input of a loaded adapter, which otherwise keeps the dropout it was
+    trained with: RL from an SFT adapter trains with RL's own setting."""
+    for module in model.modules():
+        if isinstance(getattr(module, "lora_dropout", None), torch.nn.ModuleDict):
+            for name in module.lora_dropout:
+                module.lora_dropout[name] = torch.nn.Dropout(p) if p > 0 else torch.nn.Identity()
+    for config in model.peft_config.values():
+        config.lora_dropout = p
+
+
 def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The base model of ``spec`` on ``device``, quantized, with its LoRA adapter when it has one.
 
@@ -269,7 +281,10 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
     elif spec.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     if spec.adapter is not None:
-        return PeftModel.from_pretrained(model, spec.adapter, is_trainable=spec.lora is not None)
+        model = PeftModel.from_pretrained(model, spec.adapter, is_trainable=spec.lora is not None)
+        if spec.lora is not None:
+            set_lora_dropout(model, spec.lora.dropout)
+        return model
     if spec.lora is None:
         return model.requires_grad_(False)
     lora = LoraConfig(

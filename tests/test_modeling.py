@@ -83,3 +83,22 @@ def test_activation_checkpointing_gives_lora_the_same_gradient(dtype):
     assert all(g is not None and g.abs().sum() > 0 for g in grads[1].values())
     for name, grad in grads[0].items():
         torch.testing.assert_close(grads[1][name], grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_a_loaded_adapter_trains_with_the_specs_dropout_not_the_saved_one(tmp_path, dropout):
+    # Saved with 0.05, as the SFT configs do; RL's spec says what dropout its updates use.
+    saved = load_model(ModelSpec(tiny=TINY, quantization="none", lora=LoRASpec(r=4, dropout=0.05)))
+    for name, param in saved.named_parameters():
+        if "lora_B" in name:
+            param.data.normal_(0, 0.5)  # away from its zero init, so dropout on the LoRA input shows
+    saved.save_pretrained(tmp_path)
+    spec = ModelSpec(tiny=TINY, quantization="none", lora=LoRASpec(r=4, dropout=dropout), adapter=str(tmp_path))
+    model = load_model(spec).train()
+    layers = [m.lora_dropout["default"] for m in model.modules() if hasattr(m, "lora_dropout")]
+    assert layers and all(getattr(layer, "p", 0.0) == dropout for layer in layers)
+    ids = torch.randint(0, 1000, (2, 12))
+    twice = [model(input_ids=ids).logits for _ in range(2)]
+    assert torch.equal(*twice) == (dropout == 0.0)
+    model.save_pretrained(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "adapter_config.json").read_text())["lora_dropout"] == dropout
