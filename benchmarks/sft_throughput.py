@@ -68,7 +68,7 @@ from datamodules.mixture import MixtureConfig
 from datamodules.parallel_mixture import ResumableSampler
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model
 from lit_parallel.modules.optim import OptimizerSpec
-from lit_parallel.modules.sft import SFTModule, model_inputs
+from lit_parallel.modules.sft import SFTModule, answer_loss
 
 SEED = 0
 HEADS = {"num_attention_heads": 4, "num_key_value_heads": 2}
@@ -286,7 +286,7 @@ def memory_child(quantization: str, examples: int) -> None:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     loaded = proc_status_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM: from here on, the peak of the step alone
-    model(**model_inputs(batch, torch.float32)).loss.backward()
+    answer_loss(model, batch, torch.float32).backward()
     optimizer.step()
     peaks = {"tokens": int((batch["segment_ids"] >= 0).sum()), "loaded_kib": loaded}
     peaks |= {"step_peak_kib": proc_status_kib("VmHWM"), "process_peak_kib": getrusage(RUSAGE_SELF).ru_maxrss}

@@ -13,7 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modeling import load_model
-from lit_parallel.modules.sft import block_causal_mask
+from lit_parallel.modules.sft import answer_loss, block_causal_mask
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 
@@ -108,6 +108,35 @@ def test_packing_keeps_each_example_to_itself(tmp_path):
         where = packed["segment_ids"][row] == segment
         alone = module.model(input_ids=packed["input_ids"][row][where][None]).logits
     assert torch.allclose(together[row][where], alone[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("packing", ["true", "false"])
+def test_the_answer_loss_and_its_gradient_are_the_causal_lm_loss_of_transformers(tmp_path, packing):
+    cli = tiny_run(tmp_path, f"--data.init_args.packing={packing}", "--model.init_args.model.lora.dropout=0.0")
+    module, dm = cli.model, cli.datamodule
+    module.configure_model()
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    for name, param in module.model.named_parameters():
+        if "lora_B" in name:
+            param.data.normal_(0, 0.5)  # away from zero, so that LoRA A's gradient is not zero either
+    lora = [p for p in module.model.parameters() if p.requires_grad]
+
+    def loss_and_grads(loss):
+        grads = torch.autograd.grad(loss, lora)
+        return loss.detach(), grads
+
+    ours, our_grads = loss_and_grads(answer_loss(module.model, batch, torch.float32))
+    inputs = {"input_ids": batch["input_ids"], "labels": batch["labels"]}
+    if packing == "true":
+        inputs |= {"position_ids": batch["position_ids"]}
+        inputs |= {"attention_mask": block_causal_mask(batch["segment_ids"], torch.float32)}
+    else:
+        inputs |= {"attention_mask": batch["attention_mask"]}
+    theirs, their_grads = loss_and_grads(module.model(**inputs).loss)
+    assert torch.allclose(ours, theirs, rtol=1e-5)
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(our_grads, their_grads, strict=True))
+    assert any(g.abs().sum() > 0 for g in our_grads)
 
 
 def test_tensorboard_events_hold_losses_learning_rate_throughput_and_tokens_per_language(tmp_path):

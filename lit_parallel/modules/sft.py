@@ -18,6 +18,7 @@ from datamodules.contract import code_data
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
+from lit_parallel.modules.rl_losses import selected_logprobs
 
 
 def block_causal_mask(segment_ids: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -32,14 +33,30 @@ def block_causal_mask(segment_ids: torch.Tensor, dtype: torch.dtype) -> torch.Te
 
 
 def model_inputs(batch: dict, dtype: torch.dtype) -> dict:
-    """The keyword arguments of the model's forward for an SFT batch, packed or not."""
-    inputs = {"input_ids": batch["input_ids"], "labels": batch["labels"]}
+    """The keyword arguments of the decoder's forward for an SFT batch, packed or not."""
+    inputs = {"input_ids": batch["input_ids"]}
     if "segment_ids" in batch:
         inputs["attention_mask"] = block_causal_mask(batch["segment_ids"], dtype)
         inputs["position_ids"] = batch["position_ids"]
     else:
         inputs["attention_mask"] = batch["attention_mask"]
     return inputs
+
+
+def answer_loss(model: torch.nn.Module, batch: dict, dtype: torch.dtype) -> torch.Tensor:
+    """Mean negative log-likelihood of the answer tokens (labels not -100), as the causal-LM loss.
+
+    The output head runs only at the positions that predict an answer token, about a third of a packed
+    row in the demo's mixture: the full logits of every position, upcast to float for the loss, and
+    their gradient were the largest tensors of a step over a 49k-token vocabulary (SmolLM2-135M, bf16,
+    4 rows of 512: step peak 1.37-1.58 GB against 1.74-2.24 GB, 1.03-1.11x faster, same losses)."""
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft or plain
+    hidden = causal_lm.get_decoder()(**model_inputs(batch, dtype), use_cache=False).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    predicts = targets != -100
+    logits = causal_lm.get_output_embeddings()(hidden[:, :-1][predicts]).float()
+    logprobs, _ = selected_logprobs(logits, targets[predicts])
+    return -logprobs.mean()
 
 
 class SFTModule(AdapterCheckpoints, L.LightningModule):
@@ -78,7 +95,7 @@ class SFTModule(AdapterCheckpoints, L.LightningModule):
         return getattr(torch, self.spec.compute_dtype)
 
     def forward(self, batch: dict) -> torch.Tensor:
-        return self.model(**model_inputs(batch, self.compute_dtype)).loss
+        return answer_loss(self.model, batch, self.compute_dtype)
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
         self._step_started = time.perf_counter()
