@@ -337,7 +337,7 @@ class Engine:
     def step(self) -> list[tuple[int, Completion]]:
         """One decoding step of every row (slots freed are refilled at once); returns what finished."""
         if self.rows:
-            active = sorted(self.rows)
+            active = range(len(self.rows))  # compact() keeps the rows in slots 0 .. n-1
             lengths = torch.tensor([self.rows[s].length for s in active], device=self.device)
             mask = self.slots.step(lengths)
             out = self.model(

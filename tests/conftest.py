@@ -13,6 +13,20 @@ def tokenizer():
     return load_tokenizer(PACKAGED)
 
 
+@pytest.fixture(scope="session")
+def live_lora():
+    """``live_lora(model, std)`` draws every LoRA B away from its zero init, so that the adapter changes the
+    outputs and LoRA A gets gradients (a zero B hides both); returns ``model``."""
+
+    def draw(model, std):
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.data.normal_(0, std)
+        return model
+
+    return draw
+
+
 TINY_SFT = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 
 

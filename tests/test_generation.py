@@ -16,19 +16,11 @@ SAMPLED = SamplingSpec(temperature=1.0, max_new_tokens=12)
 
 
 @pytest.fixture(scope="module")
-def model():
+def model(live_lora):
     """nf4 base weights with a LoRA adapter whose B is not zero, so the adapter changes the tokens."""
     # Seeded before loading: LoRA's A draws from the global generator, which earlier tests leave anywhere.
     torch.manual_seed(0)
-    return with_live_adapter(load_model(ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, lora=LoRASpec(r=4))))
-
-
-def with_live_adapter(model):
-    """``model`` in eval mode with LoRA B drawn away from its zero init, so the adapter changes tokens."""
-    for name, param in model.named_parameters():
-        if "lora_B" in name:
-            param.data.normal_(0, 0.5)
-    return model.eval()
+    return live_lora(load_model(ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, lora=LoRASpec(r=4))), 0.5).eval()
 
 
 def run(model, tokenizer, requests, spec, batch_size):
@@ -136,12 +128,12 @@ def test_incremental_detokenisation_equals_decoding_the_whole(tokenizer):
     assert any(p == "" for p in pieces)  # a character split over byte tokens waits for its last byte
 
 
-def test_a_merged_adapter_generates_what_the_unmerged_one_does(tokenizer):
+def test_a_merged_adapter_generates_what_the_unmerged_one_does(tokenizer, live_lora):
     """Inference folds an unquantized model's adapter into its weights (commands/model.py:merged): the
     same logits and greedy tokens; an nf4 model keeps its adapter apart."""
     torch.manual_seed(0)
     spec = ModelSpec(tiny={**TINY, "num_key_value_heads": 2}, quantization="none", lora=LoRASpec(r=4))
-    peft_model = with_live_adapter(load_model(spec))
+    peft_model = live_lora(load_model(spec), 0.5).eval()
     ids = tokenizer(PROMPTS[2], return_tensors="pt")["input_ids"]
     greedy = SamplingSpec(max_new_tokens=12)
     with torch.no_grad():

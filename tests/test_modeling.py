@@ -59,7 +59,7 @@ def test_packaged_gguf_is_converted_once_into_a_smollm2_checkpoint(tokenizer):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_activation_checkpointing_gives_lora_the_same_gradient(dtype):
+def test_activation_checkpointing_gives_lora_the_same_gradient(dtype, live_lora):
     """Unquantized weights, as the CPU demo configs train: LoRA stays fp32 and checkpointing changes no gradient."""
     grads = []
     for checkpointing in (False, True):
@@ -71,10 +71,7 @@ def test_activation_checkpointing_gives_lora_the_same_gradient(dtype):
             gradient_checkpointing=checkpointing,
         )
         torch.manual_seed(0)  # the same LoRA A initialisation
-        model = load_model(spec).train()
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.data.normal_(0, 0.1)
+        model = live_lora(load_model(spec), 0.1).train()
         ids = torch.arange(2, 34).view(2, 16)
         model(input_ids=ids, labels=ids).loss.backward()
         lora = {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -86,13 +83,10 @@ def test_activation_checkpointing_gives_lora_the_same_gradient(dtype):
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_a_loaded_adapter_trains_with_the_specs_dropout_not_the_saved_one(tmp_path, dropout):
+def test_a_loaded_adapter_trains_with_the_specs_dropout_not_the_saved_one(tmp_path, dropout, live_lora):
     # Saved with 0.05, as the SFT configs do; RL's spec says what dropout its updates use.
     saved = load_model(ModelSpec(tiny=TINY, quantization="none", lora=LoRASpec(r=4, dropout=0.05)))
-    for name, param in saved.named_parameters():
-        if "lora_B" in name:
-            param.data.normal_(0, 0.5)  # away from its zero init, so dropout on the LoRA input shows
-    saved.save_pretrained(tmp_path)
+    live_lora(saved, 0.5).save_pretrained(tmp_path)  # a live B, so dropout on the LoRA input shows
     spec = ModelSpec(tiny=TINY, quantization="none", lora=LoRASpec(r=4, dropout=dropout), adapter=str(tmp_path))
     model = load_model(spec).train()
     layers = [m.lora_dropout["default"] for m in model.modules() if hasattr(m, "lora_dropout")]

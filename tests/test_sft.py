@@ -13,7 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modeling import load_model
-from lit_parallel.modules.sft import answer_loss, block_causal_mask
+from lit_parallel.modules.sft import answer_loss, block_causal_mask, model_inputs
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 
@@ -111,15 +111,13 @@ def test_packing_keeps_each_example_to_itself(tmp_path):
 
 
 @pytest.mark.parametrize("packing", ["true", "false"])
-def test_the_answer_loss_and_its_gradient_are_the_causal_lm_loss_of_transformers(tmp_path, packing):
+def test_the_answer_loss_and_its_gradient_are_the_causal_lm_loss_of_transformers(tmp_path, packing, live_lora):
     cli = tiny_run(tmp_path, f"--data.init_args.packing={packing}", "--model.init_args.model.lora.dropout=0.0")
     module, dm = cli.model, cli.datamodule
     module.configure_model()
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
-    for name, param in module.model.named_parameters():
-        if "lora_B" in name:
-            param.data.normal_(0, 0.5)  # away from zero, so that LoRA A's gradient is not zero either
+    live_lora(module.model, 0.5)
     lora = [p for p in module.model.parameters() if p.requires_grad]
 
     def loss_and_grads(loss):
@@ -127,12 +125,7 @@ def test_the_answer_loss_and_its_gradient_are_the_causal_lm_loss_of_transformers
         return loss.detach(), grads
 
     ours, our_grads = loss_and_grads(answer_loss(module.model, batch, torch.float32))
-    inputs = {"input_ids": batch["input_ids"], "labels": batch["labels"]}
-    if packing == "true":
-        inputs |= {"position_ids": batch["position_ids"]}
-        inputs |= {"attention_mask": block_causal_mask(batch["segment_ids"], torch.float32)}
-    else:
-        inputs |= {"attention_mask": batch["attention_mask"]}
+    inputs = model_inputs(batch, torch.float32) | {"labels": batch["labels"]}  # transformers' own loss
     theirs, their_grads = loss_and_grads(module.model(**inputs).loss)
     assert torch.allclose(ours, theirs, rtol=1e-5)
     assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(our_grads, their_grads, strict=True))
@@ -159,7 +152,7 @@ def test_tensorboard_events_hold_losses_learning_rate_throughput_and_tokens_per_
         assert scalars[f"train/answer_tokens/{language}"][-1] == 2 * counts["answer_tokens"]
 
 
-def test_a_validation_pass_leaves_the_training_gradients_and_base_weights_as_they_were(tmp_path):
+def test_a_validation_pass_leaves_the_training_gradients_and_base_weights_as_they_were(tmp_path, live_lora):
     # On AVX512-BF16 CPUs bitsandbytes would repack 4-bit weights for inference at the first eval forward,
     # into a kernel without backward: training after a validation would lose gradients.
     cli = tiny_run(tmp_path)
@@ -173,9 +166,7 @@ def test_a_validation_pass_leaves_the_training_gradients_and_base_weights_as_the
         module(batch).backward()
         return {name: p.grad.clone() for name, p in module.named_parameters() if p.requires_grad}
 
-    for name, p in module.named_parameters():
-        if "lora_B" in name:  # zero at init, which would hide lost gradients behind the LoRA branch
-            torch.nn.init.normal_(p, std=0.1)
+    live_lora(module.model, 0.1)  # zero at init, which would hide lost gradients behind the LoRA branch
     before, base = gradients(), {k: v.clone() for k, v in module.model.state_dict().items() if "lora_" not in k}
     module.eval()
     with torch.no_grad():

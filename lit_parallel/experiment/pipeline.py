@@ -167,6 +167,11 @@ def run_stage(stage: Stage, run_command: RunCommand) -> dict:
     return record
 
 
+def cpu_share(records: Sequence[dict]) -> float:
+    """CPU seconds over wall seconds of stage records, as ``time`` counts it (200%: two cores busy)."""
+    return sum(r["cpu_seconds"] for r in records) / max(sum(r["seconds"] for r in records), 0.1)
+
+
 def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[str], None] = print) -> None:
     """Every stage not yet done, in order."""
     stages = plan(experiment)
@@ -177,5 +182,5 @@ def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[st
         log(f"[{number}/{len(stages)}] {stage.describe()} ...")
         record = run_stage(stage, run_command)
         release_memory()
-        busy = record["cpu_seconds"] / max(record["seconds"], 0.1)
+        busy = cpu_share([record])
         log(f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%} ({memory()})")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lit_parallel.experiment import training_logs
 from lit_parallel.experiment.config import Arm, ExperimentConfig
-from lit_parallel.experiment.pipeline import BASE, Stage, flags, plan
+from lit_parallel.experiment.pipeline import BASE, Stage, cpu_share, flags, plan
 from lit_parallel.experiment.statistics import (
     LEVEL,
     RESAMPLES,
@@ -250,14 +250,12 @@ def plot_alignment_curves(reports: dict, path: Path) -> None:
 
 
 def stage_time(stages: list[Stage]) -> str:
-    """The stages' summed wall time, and their CPU use where their records have it (as ``time`` counts it:
-    200% is two cores busy)."""
+    """The stages' summed wall time, and their CPU use where their records have it."""
     records = [json.loads(s.marker.read_text()) for s in stages if s.marker.exists()]
     line = f"of all stages, over every run: {sum(r['seconds'] for r in records) / 60:.1f} min"
     timed = [r for r in records if "cpu_seconds" in r]
     if timed:
-        busy = sum(r["cpu_seconds"] for r in timed) / max(sum(r["seconds"] for r in timed), 0.1)
-        line += f", CPU {busy:.0%} over the {len(timed)} stages that recorded it"
+        line += f", CPU {cpu_share(timed):.0%} over the {len(timed)} stages that recorded it"
     return line
 
 
