@@ -77,10 +77,7 @@ def choose(logits: torch.Tensor, spec: SamplingSpec, generators: Sequence[torch.
         return logits.argmax(-1)
     probs = torch.softmax(logits / spec.temperature, -1)
     if spec.top_p < 1.0:
-        sorted_probs, order = probs.sort(-1, descending=True)
-        # drop a token when the mass before it already reaches top_p (the top token always stays)
-        drop = sorted_probs.cumsum(-1) - sorted_probs >= spec.top_p
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs.masked_fill(drop, 0.0))
+        probs = nucleus(probs, spec.top_p)
     # Inverse-CDF sampling: one uniform per row from the row's own generator (batch-invariant), then one
     # batched search; a torch.multinomial per row costs ~80x more on CPU over a 49k-token vocabulary.
     draws = torch.cat([torch.rand(1, generator=g, device=probs.device) for g in generators])
@@ -88,6 +85,26 @@ def choose(logits: torch.Tensor, spec: SamplingSpec, generators: Sequence[torch.
     # right=True: the first token whose cumulative mass exceeds the draw, never a zero-probability one
     chosen = torch.searchsorted(cdf, (draws * cdf[:, -1])[:, None], right=True)[:, 0]
     return chosen.clamp(max=probs.shape[-1] - 1)
+
+
+def nucleus(probs: torch.Tensor, top_p: float, candidates: int = 256) -> torch.Tensor:
+    """``probs`` with every token outside each row's nucleus set to 0: the smallest set of the most likely
+    tokens whose mass reaches ``top_p``. Sorting the 49k-token vocabulary took 42 ms a step at batch 32
+    here (a fifth of a decoding step); the ``candidates`` most likely tokens, found by ``topk`` in 2 ms,
+    hold the nucleus whenever their mass reaches ``top_p``, and only the other rows are sorted whole."""
+    top, order = probs.topk(min(candidates, probs.shape[-1]), -1)
+    kept = torch.zeros_like(probs).scatter(-1, order, within(top, top_p))
+    short = top.cumsum(-1)[:, -1] < top_p
+    if short.any():
+        top, order = probs[short].sort(-1, descending=True)
+        kept[short] = torch.zeros_like(top).scatter(-1, order, within(top, top_p))
+    return kept
+
+
+def within(sorted_probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Descending ``sorted_probs`` with a token dropped (0) when the mass before it already reaches
+    ``top_p`` (the top token always stays)."""
+    return sorted_probs.masked_fill(sorted_probs.cumsum(-1) - sorted_probs >= top_p, 0.0)
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:

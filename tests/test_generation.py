@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lit_parallel.commands.model import merged
-from lit_parallel.generation import Detokenizer, Request, SamplingSpec, generate
+from lit_parallel.generation import Detokenizer, Request, SamplingSpec, generate, nucleus
 from lit_parallel.modeling import LoRASpec, ModelSpec, load_model
 
 TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4}
@@ -151,3 +151,19 @@ def test_a_merged_adapter_generates_what_the_unmerged_one_does(tokenizer, live_l
 
 def test_a_quantized_model_keeps_its_adapter_apart(model):
     assert merged(model, ModelSpec(tiny=TINY, lora=LoRASpec(r=4))) is model
+
+
+@pytest.mark.parametrize("candidates", [2, 8, 1000])
+def test_the_nucleus_is_the_smallest_set_of_top_tokens_reaching_top_p(candidates):
+    """Rows whose nucleus fits the ``topk`` candidates and rows sorted whole (peaked, flat, one-hot)."""
+    torch.manual_seed(0)
+    logits = torch.randn(6, 1000) * torch.tensor([[8.0], [4.0], [1.0], [0.1], [3.0], [0.0]])
+    logits[5, 7] = 60.0  # all the mass on one token
+    probs = torch.softmax(logits, -1)
+    for top_p in (0.5, 0.9, 0.99):
+        kept = nucleus(probs, top_p, candidates)
+        for row, mass in zip(probs, kept, strict=True):
+            inside = mass > 0
+            assert torch.equal(mass[inside], row[inside])  # kept tokens keep their probability
+            assert row[inside].min() >= row[~inside].max()  # the most likely ones
+            assert row[inside].sum() >= top_p - 1e-6 and row[inside].sum() - row[inside].min() < top_p
