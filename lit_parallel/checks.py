@@ -172,6 +172,7 @@ def check_evaluate(args: argparse.Namespace) -> None:
         choices(targets, evaluated, "--targets")
     pass_at_k(args.k, args.n)
     at_least(args.limit, 1, "--limit")
+    at_least(args.devices, 1, "--devices")
     sampling(args)
     execution(args)
     output_file(args.output, "--output")

@@ -26,9 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(
             command, help=f"LightningCLI {command}: lit-parallel {command} --config CONFIG.yaml", add_help=False
         )
-    for module in (languages, exec_command, data, evaluate, align):
+    for module in (languages, exec_command, data, evaluate, align, experiment):
         module.add_parser(sub)
-    experiment.add_parser(sub, run_command=main)  # its stages are commands of this router
     return parser
 
 

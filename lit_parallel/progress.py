@@ -19,13 +19,16 @@ from typing import TextIO
 class Progress:
     """Reports ``done`` of ``total`` items (and tokens, when counted) with their rate and ETA."""
 
-    def __init__(self, label: str, total: int, every_s: float = 10.0, stream: TextIO | None = None) -> None:
-        self.label, self.total, self.every_s = label, total, every_s
+    def __init__(
+        self, label: str, total: int, every_s: float = 10.0, stream: TextIO | None = None, quiet: bool = False
+    ) -> None:
+        """``quiet``: count, but show nothing (one of several processes doing alike shares)."""
+        self.label, self.total, self.every_s, self.quiet = label, total, every_s, quiet
         self.stream = stream or sys.stderr
         self.started = self.last = time.perf_counter()
         self.done = self.tokens = 0
         self.bar = None
-        if self.stream.isatty():
+        if self.stream.isatty() and not quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
@@ -47,7 +50,7 @@ class Progress:
         now = time.perf_counter()
         if self.bar is not None:
             self.bar.update(self.task, completed=done, rate=self.rate())
-        elif now - self.last >= self.every_s or done == self.total:
+        elif not self.quiet and (now - self.last >= self.every_s or done == self.total):
             self.last = now
             print(self.line(), file=self.stream, flush=True)
 
@@ -80,10 +83,10 @@ def memory_mb() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024
 
 
-def memory() -> str:
-    """``memory_mb`` for stage logs."""
-    now, peak = memory_mb()
-    return f"rss {now} MB, peak {peak} MB"
+def children_peak_mb() -> int:
+    """The peak resident memory of the largest ended child process so far, in MB (Linux): an
+    experiment runs each stage as a child process."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
 
 
 def cpu_seconds() -> float:
@@ -97,8 +100,7 @@ def cpu_seconds() -> float:
 
 def release_memory() -> None:
     """Collect unreachable cycles and give freed heap back to the system, which glibc otherwise keeps
-    resident: between an experiment's stages (one process; a finished stage's model and buffers) and
-    after each RL step (whose activations take new sizes every step)."""
+    resident: after each RL step (whose activations take new sizes every step)."""
     gc.collect()
     with contextlib.suppress(OSError):  # not glibc
         ctypes.CDLL("libc.so.6").malloc_trim(0)

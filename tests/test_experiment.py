@@ -1,6 +1,7 @@
 """`lit-parallel experiment` on the tiny configs: two arms, one seed, every stage for real; the report's
 numbers are the run's own; a re-run skips what is done; bad experiment files are named."""
 
+import argparse
 import json
 import re
 import shutil
@@ -14,12 +15,20 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_parallel.cli import main
+from lit_parallel.commands import experiment as experiment_command
 from lit_parallel.errors import DataError
 from lit_parallel.experiment import load_experiment, plan, write_report
 from lit_parallel.experiment.statistics import interval
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
 EXPERIMENTS = sorted(TINY.parent.glob("*.yaml"))
+
+
+def run_experiment(path: Path) -> int:
+    """``lit-parallel experiment`` with its stages run in this process: the command runs each as a child
+    process (a Python start with torch and Lightning: ~7 s a stage here), which
+    test_an_interrupted_fit_resumes_from_its_checkpoint takes; the stages and files are the same."""
+    return experiment_command.run(argparse.Namespace(config=path, dry_run=False), run_command=main)
 
 
 def tiny_experiment(tmp_path: Path, **changes) -> Path:
@@ -139,7 +148,7 @@ def check_further_tables(report: str, run: Path, experiment: dict, measure: str,
 
 def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsys):
     path = tiny_experiment(tmp_path)
-    assert main(["experiment", "--config", str(path)]) == 0
+    assert run_experiment(path) == 0
     out = tmp_path / "run"
     report = (out / "report.md").read_text()
     for header in ("## pass@1 per language", "## Transfer", "## Programs that compile", "## Alignment"):
@@ -194,7 +203,7 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
     # A re-run does nothing but the report; a stage whose outputs are gone runs again, alone.
     capsys.readouterr()
     (out / "parallel" / "seed=0" / "rl" / "evaluate.done.json").unlink()
-    assert main(["experiment", "--config", str(path)]) == 0
+    assert run_experiment(path) == 0
     log = capsys.readouterr().out
     assert log.count("done before, skipped") == len(plan(load_experiment(path))) - 1
     assert re.search(r"parallel seed=0 rl evaluate: \d+ s, CPU \d+%", log)
@@ -390,7 +399,7 @@ def test_an_arm_is_evaluated_on_the_model_it_was_trained_on(tmp_path):
     arms = {"fp32": {"config": "configs/tiny/sft.yaml", "args": ["--model.init_args.model.quantization=none"]}}
     sft_args = ["--trainer.max_steps=1", "--trainer.callbacks=[]"]
     path = tiny_experiment(tmp_path, arms=arms, rl_config=None, alignment=None, sft_args=sft_args, also_evaluate={})
-    assert main(["experiment", "--config", str(path)]) == 0
+    assert run_experiment(path) == 0
     out = tmp_path / "run"
     trained = json.loads((out / "fp32" / "seed=0" / "sft" / "eval.json").read_text())["model"]
     assert trained["quantization"] == "none"

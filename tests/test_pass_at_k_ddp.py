@@ -1,4 +1,5 @@
-"""PassAtK on two real DDP processes (CPU, gloo) equals the single-process evaluation, sample for sample."""
+"""PassAtK on two real DDP processes (CPU, gloo), and ``lit-parallel evaluate --devices 2``, equal the
+single-process evaluation, sample for sample."""
 
 import json
 import subprocess
@@ -7,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from lit_parallel.cli import main
+
 SCRIPT = Path(__file__).with_name("ddp") / "eval_ranks.py"
+TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny" / "sft.yaml"
 
 
 def evaluate(out: Path, world: int, problems: int) -> tuple[list[dict], list[dict]]:
@@ -28,3 +32,15 @@ def test_two_ranks_evaluate_each_sample_once_and_agree_with_one(tmp_path, proble
     strip = lambda rs: sorted(({k: v for k, v in r.items() if k != "duration_s"} for r in rs), key=key)  # noqa: E731
     assert strip(double) == strip(single), "sharded generation or judging differs from one process"
     assert metrics[0] == metrics[1] == single_metrics
+
+
+def test_evaluate_on_two_processes_gives_the_records_and_metrics_of_one(tmp_path):
+    args = ["evaluate", "--config", str(TINY), "--languages", "python", "lua", "--limit", "3", "--n", "2"]
+    args += ["--k", "1", "2", "--temperature", "1.0", "--max-new-tokens", "8", "--batch-size", "2"]
+    for devices in (1, 2):
+        assert main([*args, "--devices", str(devices), "--output", str(tmp_path / f"{devices}.json")]) == 0
+    one, two = ([json.loads(line) for line in (tmp_path / f"{d}.jsonl").open()] for d in (1, 2))
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "duration_s"} for r in rs]  # noqa: E731
+    assert len(one) == 12 and strip(two) == strip(one), "in the same order, sample for sample"
+    reports = [json.loads((tmp_path / f"{d}.json").read_text()) for d in (1, 2)]
+    assert reports[0]["metrics"] == reports[1]["metrics"] and reports[0]["problems"] == reports[1]["problems"]

@@ -1,9 +1,11 @@
-"""Progress off a terminal: a plain line with done / total, rate and ETA; memory of this process."""
+"""Progress off a terminal: a plain line with done / total, rate and ETA; the peak memory of child processes."""
 
 import io
 import re
+import subprocess
+import sys
 
-from lit_parallel.progress import Progress, memory
+from lit_parallel.progress import Progress, children_peak_mb
 
 
 def test_a_log_gets_done_total_rate_and_eta_lines():
@@ -26,6 +28,13 @@ def test_a_log_line_at_most_every_few_seconds_and_at_the_end():
     assert line.startswith("fit: 100/100 (")
 
 
-def test_memory_reports_current_and_peak_resident_memory():
-    now, peak = map(int, re.fullmatch(r"rss (\d+) MB, peak (\d+) MB", memory()).groups())
-    assert 0 < now <= peak
+def test_a_quiet_progress_counts_and_shows_nothing():
+    stream = io.StringIO()
+    with Progress("evaluate", total=2, every_s=0.0, stream=stream, quiet=True) as progress:
+        progress.update(2)
+    assert stream.getvalue() == "" and progress.done == 2
+
+
+def test_the_peak_of_an_ended_child_process_is_reported():
+    subprocess.run([sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"], check=True)
+    assert children_peak_mb() >= 300

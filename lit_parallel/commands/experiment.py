@@ -7,10 +7,11 @@ source language, and pass@k (and alignment) after every stage; then the report.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 
 from lit_parallel.checks import existing_file
@@ -18,7 +19,13 @@ from lit_parallel.experiment import RunCommand, StageFailed, load_experiment, pl
 from lit_parallel.experiment import run as run_stages
 
 
-def run(args: argparse.Namespace, run_command: RunCommand) -> int:
+def run_child(argv: Sequence[str]) -> int:
+    """One stage's command line as a child ``lit-parallel`` process: a stage can then run several
+    processes of its own (a DDP fit relaunches its command line), and what it allocates ends with it."""
+    return subprocess.run([sys.executable, "-m", "lit_parallel.cli", *argv], check=False).returncode
+
+
+def run(args: argparse.Namespace, run_command: RunCommand = run_child) -> int:
     existing_file(args.config, "--config")
     experiment = load_experiment(args.config)
     if args.dry_run:
@@ -38,11 +45,10 @@ def run(args: argparse.Namespace, run_command: RunCommand) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction, run_command: RunCommand) -> None:
-    """``run_command`` runs one stage's ``lit-parallel`` command line in this process (the router's main)."""
+def add_parser(sub: argparse._SubParsersAction) -> None:
     ex = sub.add_parser(
         "experiment", help="the arms (baseline, control, Parallel-SFT), then RL, then intervals and a verdict"
     )
     ex.add_argument("--config", type=Path, required=True, help="an experiment YAML (configs/experiments/)")
     ex.add_argument("--dry-run", action="store_true", help="print every stage's command and whether it is done")
-    ex.set_defaults(func=partial(run, run_command=run_command))
+    ex.set_defaults(func=run)

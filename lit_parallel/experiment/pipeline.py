@@ -1,8 +1,8 @@
 """The stages of an experiment, run in order, each skipped when its outputs are already on disk.
 
-Every stage is one ``lit-parallel`` command (``fit``, ``evaluate``, ``align``), run in this process by
-the function the caller hands in (the command router's ``main``); its full command line is kept beside
-its outputs, so any number of the report can be traced to the command that made it.
+Every stage is one ``lit-parallel`` command (``fit``, ``evaluate``, ``align``), run by the function the
+caller hands in (``lit-parallel experiment`` runs each as a child process); its full command line is kept
+beside its outputs, so any number of the report can be traced to the command that made it.
 A training stage interrupted mid-way resumes from its newest Lightning checkpoint.
 """
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lit_parallel.experiment.config import ExperimentConfig
-from lit_parallel.progress import cpu_seconds, memory, release_memory
+from lit_parallel.progress import children_peak_mb, cpu_seconds
 
 RunCommand = Callable[[Sequence[str]], int | None]
-"""Runs one ``lit-parallel`` command line in this process and returns its exit code."""
+"""Runs one ``lit-parallel`` command line and returns its exit code."""
 
 BASE = "base"
 """The arm name of the untrained model's measurements."""
@@ -181,6 +181,6 @@ def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[st
             continue
         log(f"[{number}/{len(stages)}] {stage.describe()} ...")
         record = run_stage(stage, run_command)
-        release_memory()
-        busy = cpu_share([record])
-        log(f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%} ({memory()})")
+        busy, peak = cpu_share([record]), children_peak_mb()
+        log(f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%}")
+        log(f"    (the largest stage process so far peaked at {peak} MB resident)")
