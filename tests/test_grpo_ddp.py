@@ -12,10 +12,10 @@ import torch
 SCRIPT = Path(__file__).with_name("ddp") / "grpo_ranks.py"
 
 
-def fit(out: Path, world: int) -> list[dict]:
+def fit(out: Path, world: int, *extra: str, timeout: float = 900) -> list[dict]:
     out.mkdir()
     run = subprocess.run(
-        [sys.executable, str(SCRIPT), str(out), str(world)], capture_output=True, text=True, timeout=900
+        [sys.executable, str(SCRIPT), str(out), str(world), *extra], capture_output=True, text=True, timeout=timeout
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return [json.loads((out / f"rank{rank}-of{world}.json").read_text()) for rank in range(world)]
@@ -40,3 +40,14 @@ def test_two_ranks_split_the_batch_and_take_the_single_process_step(tmp_path):
     # later steps differ from one process's only by float noise (which AdamW's first steps amplify);
     # the ranks themselves never drift apart
     assert two[0]["lora"] == two[1]["lora"]
+
+
+def test_ranks_running_different_numbers_of_backward_passes_finish_with_equal_weights(tmp_path):
+    # Rank 0's groups are all equal (no row moves, no backward) while rank 1 runs several passes, at both
+    # steps: DDP's all-reduce inside backward (which Lightning turns on again after each step) hung here.
+    two = fit(tmp_path / "two", 2, "uneven", timeout=300)  # it takes ~25 s
+    assert {reward for *_, reward in two[0]["judged"]} == {0.5}
+    assert len({reward for *_, reward in two[1]["judged"]}) > 1
+    assert [len(rank["metrics"]) for rank in two] == [2, 2]
+    assert two[0]["lora"] == two[1]["lora"]
+    assert torch.tensor(two[0]["gradient"]).norm() > 0  # rank 1's gradient, averaged with rank 0's zeros

@@ -73,6 +73,12 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
             if root and tensorboard and init.save_dir == str(LOG_ROOT):
                 init.save_dir = root
 
+        def after_fit(self) -> None:
+            # A DDP fit's launcher started the other ranks as child processes and does not wait for them:
+            # wait, so that none outlives the command and their CPU time counts with this process's.
+            for process in getattr(self.trainer.strategy.launcher, "procs", []):
+                process.wait()
+
     return LitParallelCLI(
         L.LightningModule,
         L.LightningDataModule,

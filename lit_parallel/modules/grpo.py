@@ -191,9 +191,6 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
     def on_fit_start(self) -> None:
         if self.trainer.precision == "16-mixed":
             raise ValueError("GRPOModule: use precision bf16-mixed or 32 (fp16 loss scaling is not supported)")
-        if isinstance(self.trainer.model, DistributedDataParallel):
-            # DDP would all-reduce during the first of a step's many backward passes only: we average.
-            self.trainer.model.require_backward_grad_sync = False
         if self.executor is None:
             self.executor = self.execution.executor()
 
@@ -207,6 +204,11 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         return code_data(self.trainer, "GRPOModule").tokenizer
 
     def training_step(self, batch: Sequence, batch_idx: int) -> None:
+        if isinstance(self.trainer.model, DistributedDataParallel):
+            # Gradients are averaged once, after all of a step's backward passes (average_gradients), whose
+            # number differs between ranks. DDP's own all-reduce in each backward would wait for a pass the
+            # other rank may not run; Lightning turns it back on after every step, so it is turned off here.
+            self.trainer.model.require_backward_grad_sync = False
         times: dict[str, float] = {}
         rollouts = self.rollout(batch, times)
         size = self.sampling.n

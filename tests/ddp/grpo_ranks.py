@@ -4,6 +4,7 @@ function of the completion's text. Each rank writes the completions it judged wi
 logged step metrics, the gradient of the first optimizer step, and its LoRA weights after the fit."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,15 @@ class TextReward:
         return reward
 
 
+class ConstantReward(TextReward):
+    """The same reward for every completion: all groups equal, so no row moves and no backward runs."""
+
+    def __call__(self, job: Job, completion: str) -> float:
+        super().__call__(job, completion)
+        self.judged[-1][-1] = 0.5
+        return 0.5
+
+
 class Record(L.Callback):
     def __init__(self, out: Path, reward: TextReward) -> None:
         self.out, self.reward, self.metrics, self.gradient = out, reward, [], None
@@ -48,7 +58,7 @@ class Record(L.Callback):
         (self.out / f"rank{trainer.global_rank}-of{trainer.world_size}.json").write_text(json.dumps(record))
 
 
-def main(out: Path, world: int) -> None:
+def main(out: Path, world: int, uneven: bool) -> None:
     args = ["--config", str(CONFIG), f"--trainer.devices={world}", f"--data.init_args.batch_size={PROMPTS // world}"]
     args += ["--trainer.strategy=ddp" if world > 1 else "--trainer.strategy=auto"]
     # Generation batches of one prompt's group: the same padding, so the same draws, on any world size.
@@ -57,8 +67,11 @@ def main(out: Path, world: int) -> None:
     args += ["--trainer.enable_checkpointing=false", "--model.init_args.optimizer.lr=0.02"]
     # Clipping never triggers: the test compares the averaged gradient itself, scale included.
     args += ["--model.init_args.algorithm.max_grad_norm=1e9"]
+    # uneven: without a KL term, the rows of all-equal groups carry no gradient and are skipped
+    args += ["--model.init_args.algorithm.kl_coef=0.0"] if uneven else []
     cli = build_lightning_cli(args, run=False)
-    reward = TextReward()
+    # uneven: rank 0 runs no backward pass in a step where rank 1 runs several
+    reward = ConstantReward() if uneven and os.environ.get("LOCAL_RANK", "0") == "0" else TextReward()
     cli.model.reward_fn = reward
     cli.trainer.callbacks.append(Record(out, reward))
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
@@ -66,4 +79,4 @@ def main(out: Path, world: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]))
+    main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:] == ["uneven"])
