@@ -22,8 +22,7 @@ from lit_parallel.problems.loading import parse_spec
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
-    from lit_parallel.evaluation import summarize
+    from lit_parallel.evaluation import summarize  # here: the other commands need not import the sampler
 
     checks.check_evaluate(args)
     for spec in args.dataset:
@@ -66,6 +65,7 @@ def evaluate_shard(args: argparse.Namespace, rank: int, world: int) -> tuple[lis
     spec and the problems per language. Each process runs on its own GPU, or on CPU with its share of the
     cores: on 2 cores, two processes of one thread decoded 1.2x the tokens/s of one process with both
     threads (SmolLM2-135M, 60 greedy rows), whose Python between the kernels leaves a core idle."""
+    # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
     from datamodules import ParallelMixtureDataModule
     from lit_parallel.evaluation import jobs_for, run_jobs
     from lit_parallel.generation import SamplingSpec, generate
