@@ -19,16 +19,13 @@ from typing import TextIO
 class Progress:
     """Reports ``done`` of ``total`` items (and tokens, when counted) with their rate and ETA."""
 
-    def __init__(
-        self, label: str, total: int, every_s: float = 10.0, stream: TextIO | None = None, quiet: bool = False
-    ) -> None:
-        """``quiet``: count, but show nothing (one of several processes doing alike shares)."""
-        self.label, self.total, self.every_s, self.quiet = label, total, every_s, quiet
+    def __init__(self, label: str, total: int, every_s: float = 10.0, stream: TextIO | None = None) -> None:
+        self.label, self.total, self.every_s = label, total, every_s
         self.stream = stream or sys.stderr
         self.started = self.last = time.perf_counter()
         self.done = self.tokens = 0
         self.bar = None
-        if self.stream.isatty() and not quiet:
+        if self.stream.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
@@ -50,7 +47,7 @@ class Progress:
         now = time.perf_counter()
         if self.bar is not None:
             self.bar.update(self.task, completed=done, rate=self.rate())
-        elif not self.quiet and (now - self.last >= self.every_s or done == self.total):
+        elif now - self.last >= self.every_s or done == self.total:
             self.last = now
             print(self.line(), file=self.stream, flush=True)
 

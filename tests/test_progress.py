@@ -28,13 +28,6 @@ def test_a_log_line_at_most_every_few_seconds_and_at_the_end():
     assert line.startswith("fit: 100/100 (")
 
 
-def test_a_quiet_progress_counts_and_shows_nothing():
-    stream = io.StringIO()
-    with Progress("evaluate", total=2, every_s=0.0, stream=stream, quiet=True) as progress:
-        progress.update(2)
-    assert stream.getvalue() == "" and progress.done == 2
-
-
 def test_the_peak_of_an_ended_child_process_is_reported():
     subprocess.run([sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"], check=True)
     assert children_peak_mb() >= 300

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -88,7 +89,8 @@ def evaluate_shard(args: argparse.Namespace, rank: int, world: int) -> tuple[lis
     execution = ExecutionSpec.from_args(args)
     # One progress report (process 1's) when there are several: the others' shares are alike.
     label = "evaluate" if world == 1 else f"evaluate (process 1 of {world})"
-    with execution.executor() as executor, Progress(label, len(jobs), quiet=rank > 0) as progress:
+    shown = Progress(label, len(jobs)) if rank == 0 else nullcontext()
+    with execution.executor() as executor, shown as progress:
         records = run_jobs(jobs, engine, executor, spec, progress)
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
         execution.check(errors, len(records), executor, "evaluate")
