@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 import torch
 from transformers import DynamicCache
 from transformers.cache_utils import Cache, CacheLayerMixin
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+# transformers 5.24 renamed the forward's and the output's `past_key_values` to `cache` (the old name warns
+# there); the one name this installation speaks, so that every version the project declares runs.
+CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
 
 
 @dataclass
@@ -271,8 +276,8 @@ class Prefills:
             ids = self.tokenizer(prompt, add_special_tokens=self.special, return_tensors="pt")["input_ids"]
             device = next(self.model.parameters()).device
             cache = DynamicCache(config=self.model.config)
-            out = self.model(input_ids=ids.to(device), cache=cache, use_cache=True, logits_to_keep=1)
-            self.done[prompt] = (out.cache, out.logits[:, -1, :].float())
+            out = self.model(input_ids=ids.to(device), **{CACHE: cache}, use_cache=True, logits_to_keep=1)
+            self.done[prompt] = (getattr(out, CACHE), out.logits[:, -1, :].float())
             self.seconds += time.perf_counter() - started
         entry = self.done[prompt]
         self.waiting[prompt] -= 1
@@ -361,7 +366,7 @@ class Engine:
                 input_ids=torch.tensor([[self.rows[s].drawn[-1]] for s in active], device=self.device),
                 attention_mask=mask,
                 position_ids=lengths[:, None],
-                cache=self.slots,
+                **{CACHE: self.slots},
                 use_cache=True,
                 logits_to_keep=1,
             )
