@@ -85,7 +85,9 @@ def choose(logits: torch.Tensor, spec: SamplingSpec, generators: Sequence[torch.
         probs = nucleus(probs, spec.top_p)
     # Inverse-CDF sampling: one uniform per row from the row's own generator (batch-invariant), then one
     # batched search; a torch.multinomial per row costs ~80x more on CPU over a 49k-token vocabulary.
-    draws = torch.cat([torch.rand(1, generator=g, device=probs.device) for g in generators])
+    # The generators are CPU ones on every device: a GPU generator per row would launch a kernel per row,
+    # and the draws are the same wherever the model runs.
+    draws = torch.cat([torch.rand(1, generator=g) for g in generators]).to(probs.device)
     cdf = probs.cumsum(-1)
     # right=True: the first token whose cumulative mass exceeds the draw, never a zero-probability one
     chosen = torch.searchsorted(cdf, (draws * cdf[:, -1])[:, None], right=True)[:, 0]
@@ -132,12 +134,6 @@ class SlotLayer(CacheLayerMixin):
         self.values = value_states.new_zeros(shape)
         self.is_initialized = True
 
-    def grow(self, capacity: int) -> None:
-        if self.is_initialized and capacity > self.keys.shape[2]:
-            pad = (0, 0, 0, capacity - self.keys.shape[2])
-            self.keys = torch.nn.functional.pad(self.keys, pad)
-            self.values = torch.nn.functional.pad(self.values, pad)
-
     def write(self, slot: int, keys: torch.Tensor, values: torch.Tensor) -> None:
         """A prefilled prompt's ``(heads, length, head_dim)`` states into ``slot``."""
         if not self.is_initialized:
@@ -168,7 +164,10 @@ class SlotLayer(CacheLayerMixin):
 
 
 class SlotCache(Cache):
-    """The decoding cache of ``size`` slots; ``step`` sets which rows run and at which positions."""
+    """The decoding cache of ``size`` slots of ``capacity`` positions each, allocated once at the first
+    write (the engine's capacity is the longest prompt plus ``max_new_tokens``: the cache never grows,
+    where growing copied all of it and held the old and the new at once); ``step`` sets which rows run
+    and at which positions."""
 
     def __init__(self, num_layers: int, size: int, capacity: int) -> None:
         self.size, self.capacity = size, capacity
@@ -176,15 +175,7 @@ class SlotCache(Cache):
         self.width = 1
         super().__init__(layers=[SlotLayer(self) for _ in range(num_layers)])
 
-    def reserve(self, capacity: int) -> None:
-        """Room for ``capacity`` positions per slot (grown by doubling, so rarely)."""
-        if capacity > self.capacity:
-            self.capacity = max(capacity, 2 * self.capacity)
-            for layer in self.layers:
-                layer.grow(self.capacity)
-
     def write(self, slot: int, prefill: DynamicCache) -> None:
-        self.reserve(prefill.get_seq_length())
         for layer, source in zip(self.layers, prefill.layers, strict=True):
             layer.write(slot, source.keys[0], source.values[0])
 
@@ -193,17 +184,18 @@ class SlotCache(Cache):
         for layer in self.layers:
             layer.move(source, target, length)
 
-    def step(self, lengths: torch.Tensor) -> torch.Tensor:
+    def step(self, lengths: Sequence[int], device: torch.device) -> torch.Tensor:
         """Prepare a decoding step of slots 0 .. len(lengths) - 1, whose next tokens go to positions
-        ``lengths``; returns the additive attention mask ``(rows, 1, 1, width)``."""
-        self.rows, self.lengths = torch.arange(len(lengths), device=lengths.device), lengths
-        self.width = int(lengths.max()) + 1
-        self.reserve(self.width)
-        visible = torch.arange(self.width, device=lengths.device)[None] <= lengths[:, None]
+        ``lengths`` (host integers: the width is known without a wait for the device); returns the additive
+        attention mask ``(rows, 1, 1, width)``."""
+        self.width = max(lengths) + 1
+        self.rows = torch.arange(len(lengths), device=device)
+        self.lengths = torch.tensor(lengths, device=device)
+        visible = torch.arange(self.width, device=device)[None] <= self.lengths[:, None]
         dtype = self.layers[0].keys.dtype
-        return torch.zeros(visible.shape, dtype=dtype, device=lengths.device).masked_fill(
-            ~visible, torch.finfo(dtype).min
-        )[:, None, None, :]
+        return torch.zeros(visible.shape, dtype=dtype, device=device).masked_fill(~visible, torch.finfo(dtype).min)[
+            :, None, None, :
+        ]
 
 
 class Detokenizer:
@@ -264,8 +256,11 @@ class Prefills:
     """Prompts prefilled once each, kept while samples of them still wait for a slot."""
 
     def __init__(self, model: torch.nn.Module, tokenizer: object, requests: Sequence[Request], special: bool):
-        self.model, self.tokenizer, self.special = model, tokenizer, special
+        self.model = model
         self.waiting = Counter(r.prompt for r in requests)
+        prompts = list(self.waiting)
+        self.ids = dict(zip(prompts, tokenizer(prompts, add_special_tokens=special)["input_ids"], strict=True))
+        self.longest = max(map(len, self.ids.values()))
         self.done: dict[str, tuple[DynamicCache, torch.Tensor]] = {}
         self.seconds = 0.0  # spent prefilling (benchmarks/generation.py splits the wall clock with it)
 
@@ -273,10 +268,9 @@ class Prefills:
         """The prompt's cache and its last position's logits (1, vocab)."""
         if prompt not in self.done:
             started = time.perf_counter()
-            ids = self.tokenizer(prompt, add_special_tokens=self.special, return_tensors="pt")["input_ids"]
-            device = next(self.model.parameters()).device
+            ids = torch.tensor([self.ids[prompt]], device=next(self.model.parameters()).device)
             cache = DynamicCache(config=self.model.config)
-            out = self.model(input_ids=ids.to(device), **{CACHE: cache}, use_cache=True, logits_to_keep=1)
+            out = self.model(input_ids=ids, **{CACHE: cache}, use_cache=True, logits_to_keep=1)
             self.done[prompt] = (getattr(out, CACHE), out.logits[:, -1, :].float())
             self.seconds += time.perf_counter() - started
         entry = self.done[prompt]
@@ -311,7 +305,8 @@ class Engine:
         self.model, self.tokenizer, self.spec = model, tokenizer, spec
         self.device = next(model.parameters()).device
         self.prefills = Prefills(model, tokenizer, requests, special)
-        self.slots = SlotCache(model.config.num_hidden_layers, min(spec.batch_size, len(requests)), 64)
+        size = min(spec.batch_size, len(requests))
+        self.slots = SlotCache(model.config.num_hidden_layers, size, self.prefills.longest + spec.max_new_tokens)
         self.rows: dict[int, Row] = {}  # slot -> its row
         self.pending: dict[int, int] = {}  # slot -> the token to feed at the next step
         self.queue = iter(enumerate(requests))
@@ -328,7 +323,7 @@ class Engine:
         """Fill ``slot`` with the next request (and the next, while they finish at their first token)."""
         for index, request in self.queue:
             cache, logits = self.prefills.take(request.prompt)
-            generator = torch.Generator(self.device).manual_seed(request.seed)
+            generator = torch.Generator().manual_seed(request.seed)
             row = Row(index, request, generator, cache.get_seq_length(), Detokenizer(self.tokenizer))
             if self.accept(row, int(choose(logits, self.spec, [generator])[0])):
                 continue
@@ -360,12 +355,11 @@ class Engine:
         """One decoding step of every row (slots freed are refilled at once); returns what finished."""
         if self.rows:
             active = range(len(self.rows))  # compact() keeps the rows in slots 0 .. n-1
-            lengths = torch.tensor([self.rows[s].length for s in active], device=self.device)
-            mask = self.slots.step(lengths)
+            mask = self.slots.step([self.rows[s].length for s in active], self.device)
             out = self.model(
                 input_ids=torch.tensor([[self.rows[s].drawn[-1]] for s in active], device=self.device),
                 attention_mask=mask,
-                position_ids=lengths[:, None],
+                position_ids=self.slots.lengths[:, None],
                 **{CACHE: self.slots},
                 use_cache=True,
                 logits_to_keep=1,

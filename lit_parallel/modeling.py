@@ -188,6 +188,8 @@ class ModelSpec:
     rank, alpha and target modules are the adapter's own; ``lora.dropout`` applies to it when it trains."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about a third more compute."""
+    tf32: bool = True
+    """On CUDA, float32 matmuls use TF32 tensor cores (Ampere and later); false keeps them full fp32."""
 
     def weights_dir(self) -> str:
         """Where from_pretrained reads the base weights (a tiny model is made and cached first)."""
@@ -254,16 +256,35 @@ def set_lora_dropout(model: torch.nn.Module, p: float) -> None:
         config.lora_dropout = p
 
 
+def checkpoint_activations(model: torch.nn.Module) -> None:
+    """Recompute each decoder layer's activations in the backward pass (non-reentrant: frozen inputs need
+    no ``requires_grad`` trick)."""
+    enable = getattr(model, "activation_checkpointing_enable", None)  # transformers >= 5.x names it so
+    (enable or model.gradient_checkpointing_enable)({"use_reentrant": False})
+
+
+def use_tf32(device: torch.device, enabled: bool) -> None:
+    """TF32 for the float32 matmuls of a process whose model is on CUDA (the LoRA matmuls of 32-true, the
+    fp32 parts of mixed precision); CPU processes are left alone."""
+    if device.type == "cuda" and enabled:
+        torch.set_float32_matmul_precision("high")
+
+
 def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The base model of ``spec`` on ``device``, quantized, with its LoRA adapter when it has one.
 
-    Under DDP every rank calls this with its own device, so each holds its own quantized copy.
+    Under DDP every rank calls this with its own device, so each holds its own quantized copy. The
+    unquantized weights (embeddings, norms, output head) stay in the compute dtype: peft's
+    ``prepare_model_for_kbit_training`` casts them to fp32, and as 4-bit layers return their input's
+    dtype, the hidden states, KV cache and logits of a bfloat16 model then became fp32 (a cache twice
+    the size, and 2 GiB more weights for Llama-3.1-8B).
     """
     # Imported here: peft (and the bitsandbytes it loads) takes seconds that commands checking
     # their arguments, or never loading a model, need not pay.
-    from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     device = torch.device(device)
+    use_tf32(device, spec.tf32)
     if spec.adapter is not None:
         check_source(spec.adapter, needs="adapter_config.json")
     quantization = spec.quantization_config()
@@ -273,20 +294,20 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
         quantization_config=quantization,
         device_map={"": device},
     )
+    model.requires_grad_(False)
     if quantization is not None:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
         release_checkpoint_file(model)
         # Evaluation too: its numbers must be those of the weights training saw (and evaluated).
         keep_4bit_weights_trainable(model)
-    elif spec.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+    if spec.gradient_checkpointing:
+        checkpoint_activations(model)
     if spec.adapter is not None:
         model = PeftModel.from_pretrained(model, spec.adapter, is_trainable=spec.lora is not None)
         if spec.lora is not None:
             set_lora_dropout(model, spec.lora.dropout)
         return model
     if spec.lora is None:
-        return model.requires_grad_(False)
+        return model
     lora = LoraConfig(
         r=spec.lora.r,
         lora_alpha=spec.lora.alpha,

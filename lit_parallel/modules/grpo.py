@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import lightning as L
 import torch
@@ -31,6 +31,7 @@ from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.generation import SamplingSpec, generate
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
+from lit_parallel.modules.devices import fit_executor, refuse_sharding
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 from lit_parallel.modules.rl_losses import (
     Aggregation,
@@ -42,8 +43,8 @@ from lit_parallel.modules.rl_losses import (
     global_count,
     k3_kl,
     local_count,
-    selected_logprobs,
 )
+from lit_parallel.modules.rollouts import Rollouts, pack, token_logprobs
 from lit_parallel.progress import memory_mb, release_memory
 from lit_parallel.prompts import extract_code
 from lit_parallel.rewards import RewardFunction, RewardSpec
@@ -73,67 +74,6 @@ class GRPOSpec:
     """Clip the global gradient norm of each update (None: no clipping)."""
     dynamic_sampling: bool = False
     """Drop groups whose G rewards are all equal (no signal under group baselines; DAPO)."""
-
-
-@dataclass
-class Rollouts:
-    """One batch of completions, row ``i * G + g`` is completion g of prompt i, with what training needs."""
-
-    prompt_ids: list[list[int]]
-    completion_ids: list[list[int]]
-    languages: list[str]
-    rewards: torch.Tensor
-    """(rows,) float."""
-    verdicts: list[str | None] = field(default_factory=list)
-    """Execution verdict per row (None when a reward function replaced execution)."""
-    old_logprobs: torch.Tensor | None = None
-    """(rows, T) per completion token; None when iterations == 1 (the current ones, detached)."""
-    ref_logprobs: torch.Tensor | None = None
-    """(rows, T) under the reference policy; None without a KL term."""
-
-    def valid(self) -> torch.Tensor:
-        """(rows,) bool: the completions whose program was judged (a ``sandbox_error`` was not)."""
-        return torch.tensor([v != Verdict.SANDBOX_ERROR.value for v in self.verdicts], dtype=torch.bool)
-
-    def mask(self, rows: Sequence[int], width: int) -> torch.Tensor:
-        lengths = torch.tensor([len(self.completion_ids[r]) for r in rows])
-        return (torch.arange(width)[None] < lengths[:, None]).float()
-
-
-def pack(prompts: Sequence[list[int]], completions: Sequence[list[int]], pad_id: int) -> dict:
-    """Rows of left-padded prompt then right-padded completion, with the mask and the positions the
-    sampler used (so log-probs are those of the sampled tokens), and the completion width."""
-    left = max(map(len, prompts))
-    width = max(1, max(map(len, completions)))
-    ids, mask = [], []
-    for p, c in zip(prompts, completions, strict=True):
-        pad, tail = left - len(p), width - len(c)
-        ids.append([pad_id] * pad + p + c + [pad_id] * tail)
-        mask.append([0] * pad + [1] * (len(p) + len(c)) + [0] * tail)
-    ids_t, mask_t = torch.tensor(ids), torch.tensor(mask)
-    return {
-        "input_ids": ids_t,
-        "attention_mask": mask_t,
-        "position_ids": (mask_t.cumsum(-1) - 1).clamp(min=0),
-        "width": width,
-    }
-
-
-def token_logprobs(
-    model: torch.nn.Module, batch: dict, temperature: float, entropy: bool = False
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Log-probs (rows, width) of the completion tokens at the sampling temperature, and their
-    entropies (detached) when asked. Only the completion's logits are materialised."""
-    width = batch["width"]
-    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "position_ids")}
-    # The positions that predict the completion tokens, as indices: slicing the logits instead would
-    # make autograd allocate and fill a zero gradient of their full (rows, T, vocab) shape.
-    length = batch["input_ids"].shape[1]
-    keep = torch.arange(length - width - 1, length - 1, device=batch["input_ids"].device)
-    logits = model(**inputs, logits_to_keep=keep).logits.float()
-    if temperature != 1.0:
-        logits = logits / max(temperature, 1e-6)
-    return selected_logprobs(logits, batch["input_ids"][:, -width:], entropy)
 
 
 class GRPOModule(AdapterCheckpoints, L.LightningModule):
@@ -188,11 +128,14 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
     def configure_optimizers(self) -> dict:
         return build_optimizer(self, self.optim, self.trainer.estimated_stepping_batches)
 
+    def setup(self, stage: str) -> None:
+        refuse_sharding(self.trainer, self.spec, rl=True)
+
     def on_fit_start(self) -> None:
         if self.trainer.precision == "16-mixed":
             raise ValueError("GRPOModule: use precision bf16-mixed or 32 (fp16 loss scaling is not supported)")
         if self.executor is None:
-            self.executor = self.execution.executor()
+            self.executor = fit_executor(self.execution, self.trainer)
 
     def teardown(self, stage: str) -> None:
         if self.executor is not None:
@@ -215,14 +158,16 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         gathered = self.all_gather(rollouts.rewards.view(-1, size)).reshape(-1, size)
         # A sandbox_error is the machinery's failure: it is neither a reward nor a baseline, and never trained on.
         valid = rollouts.valid().view(-1, size)
-        judged = self.all_gather(valid.to(self.device, torch.float32)).reshape(-1, size) > 0.5
+        judged = self.all_gather(valid.float()).reshape(-1, size) > 0.5
         where = f"RL step {self.global_step}"
         dropped = self.execution.check(int((~judged).sum()), judged.numel(), self.executor, where)
         mine = slice(self.global_rank * len(batch), (self.global_rank + 1) * len(batch))
         adv = advantages(gathered, self.algo.estimator, valid=judged)[mine].reshape(-1)
         equal = all_equal_groups(gathered, judged)
-        keep = ~all_equal_groups(rollouts.rewards.view(-1, size), valid) if self.algo.dynamic_sampling else None
-        rows = [r for r in range(len(adv)) if valid.view(-1)[r] and (keep is None or keep[r // size])]
+        trained = valid
+        if self.algo.dynamic_sampling:
+            trained = valid & ~all_equal_groups(rollouts.rewards.view(-1, size), valid)[:, None]
+        rows = trained.view(-1).nonzero().view(-1).tolist()  # one copy to the host, not one per row
         started = time.perf_counter()
         stats = self.update(rollouts, adv, rows)
         times["update"] = time.perf_counter() - started
@@ -249,7 +194,8 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         self.model.train()
         times["generate"] = time.perf_counter() - started
         prompt_ids = tok([j.prompt for j in jobs], add_special_tokens=plain)["input_ids"]
-        rollouts = Rollouts(prompt_ids, [c.token_ids for c in drawn], [j.language for j in jobs], torch.empty(0))
+        completions = [c.token_ids for c in drawn]
+        rollouts = Rollouts(prompt_ids, completions, [j.language for j in jobs], torch.empty(0, device=self.device))
         started = time.perf_counter()
         rollouts.old_logprobs = self.frozen_logprobs(rollouts) if self.algo.iterations > 1 else None
         if self.algo.kl_coef:
@@ -300,12 +246,12 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         """``iterations`` optimizer updates on ``rows``; returns the last update's token statistics (over
         the rows that carry a gradient)."""
         algo, opt = self.algo, self.optimizers()
-        mask = rollouts.mask(rows, max(1, max(map(len, rollouts.completion_ids)))).to(self.device)
+        mask = rollouts.mask(rows, max(1, max(map(len, rollouts.completion_ids))))
         total = global_count(local_count(mask, algo.aggregation, self.sampling.max_new_tokens))
         # Without a KL term a row whose advantage is 0 (every row of an all-equal group) has a zero loss
         # and gradient: it still counts in ``total`` (the loss's scale), but is not run forward or backward.
         kl = rollouts.ref_logprobs is not None
-        moving = rows if kl else [r for r in rows if adv[r] != 0]
+        moving = rows if kl else [r for r, a in zip(rows, adv[rows].tolist(), strict=True) if a != 0]
         stats: dict[str, list[torch.Tensor]] = defaultdict(list)
         for iteration in range(algo.iterations):
             if total > 0:  # else every group was dropped everywhere: the step changes nothing
@@ -333,7 +279,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         batch = self.packed(rollouts, rows)
         logp, entropy = token_logprobs(self.model, batch, self.sampling.temperature, entropy=True)
         width = logp.shape[1]
-        mask = rollouts.mask(rows, width).to(self.device)
+        mask = rollouts.mask(rows, width)
         old = logp.detach() if rollouts.old_logprobs is None else rollouts.old_logprobs[rows, :width]
         per_token, clipped = clipped_policy_loss(logp, old, adv[rows], self.algo.epsilon_low, self.algo.epsilon_high)
         if rollouts.ref_logprobs is not None:
@@ -382,9 +328,9 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         self.log("rl/reward", float(rewards.mean()), prog_bar=True, batch_size=1)
         languages = sorted(set(rollouts.languages))
         if len(languages) > 1:  # keys differ between ranks: no sync
-            valid = rollouts.valid()
+            counted = rollouts.judged()
             for lang in languages:
-                rows = [i for i, la in enumerate(rollouts.languages) if la == lang and valid[i]]
+                rows = [i for i, la in enumerate(rollouts.languages) if la == lang and counted[i]]
                 self.log(f"rl/reward_mean/{lang}", float(rollouts.rewards[rows].mean()), batch_size=1)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

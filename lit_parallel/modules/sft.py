@@ -17,6 +17,7 @@ import torch
 from datamodules.contract import code_data
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
+from lit_parallel.modules.devices import refuse_sharding
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 from lit_parallel.modules.rl_losses import selected_logprobs
 
@@ -85,17 +86,22 @@ class SFTModule(AdapterCheckpoints, L.LightningModule):
         self.tokens_seen: Counter[str] = Counter()
         self._step_started = 0.0
 
+    def setup(self, stage: str) -> None:
+        refuse_sharding(self.trainer, self.spec, rl=False)
+
     def configure_model(self) -> None:
         if self.model is None:
             # from_pretrained hands back eval mode; Lightning records train/eval modes before this hook.
             self.model = load_model(self.spec, self.device).train()
 
     @property
-    def compute_dtype(self) -> torch.dtype:
-        return getattr(torch, self.spec.compute_dtype)
+    def hidden_dtype(self) -> torch.dtype:
+        """The dtype of the hidden states, and so of the queries the packed rows' mask is added to: that of
+        the input embeddings, which a precision plugin may have converted (bf16-true), not the spec's."""
+        return self.model.get_input_embeddings().weight.dtype
 
     def forward(self, batch: dict) -> torch.Tensor:
-        return answer_loss(self.model, batch, self.compute_dtype)
+        return answer_loss(self.model, batch, self.hidden_dtype)
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
         self._step_started = time.perf_counter()
