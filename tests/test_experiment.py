@@ -18,7 +18,7 @@ from lit_parallel.cli import main
 from lit_parallel.commands import experiment as experiment_command
 from lit_parallel.errors import DataError
 from lit_parallel.experiment import load_experiment, plan, write_report
-from lit_parallel.experiment.statistics import interval
+from lit_parallel.experiment.statistics import TOO_FEW, estimate
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
 EXPERIMENTS = sorted(TINY.parent.glob("*.yaml"))
@@ -58,11 +58,12 @@ def tables(report: str, heading: str) -> list[list[dict[str, str]]]:
     return found
 
 
-def per_problem(
-    run: Path, arm: str, point: str, language: str, seeds: list[int], records: str = "eval.jsonl"
-) -> dict[str, float]:
-    """From the stage files alone: each problem's share of passed samples, averaged over the seeds."""
-    by_seed = []
+PerSeed = dict[int, dict[str, float]]
+
+
+def per_seed(run: Path, arm: str, point: str, language: str, seeds: list[int], records: str = "eval.jsonl") -> PerSeed:
+    """From the stage files alone: each problem's share of passed samples (sandbox failures left out), per seed."""
+    found = {}
     for seed in seeds:
         directory = run / arm / f"seed={seed}" / ("" if point == "base" else point)
         passed = defaultdict(list)
@@ -70,61 +71,157 @@ def per_problem(
             record = json.loads(line)
             if record["language"] == language and record["verdict"] != "sandbox_error":
                 passed[record["task_id"]].append(float(record["passed"]))
-        by_seed.append({task: sum(v) / len(v) for task, v in passed.items()})
-    return {task: statistics.mean(s[task] for s in by_seed) for task in by_seed[0]}
+        found[seed] = {task: sum(v) / len(v) for task, v in passed.items()}
+    return found
 
 
-def minus(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    return {task: a[task] - b[task] for task in a}
+def minus(a: PerSeed, b: PerSeed) -> PerSeed:
+    """Per seed both have, per problem both measured: a - b."""
+    return {
+        seed: {task: a[seed][task] - b[seed][task] for task in a[seed] if task in b[seed]} for seed in a if seed in b
+    }
 
 
-def expected(scores: dict[str, float], signed: bool = False) -> tuple[str, str]:
-    """The report's text of an interval recomputed from ``scores``, and the verdict it implies."""
-    found = interval(scores)
-    word = "better" if found.low > 0 else "worse" if found.high < 0 else "cannot tell"
-    return found.format(signed), word
+def averaged(parts: list[PerSeed]) -> PerSeed:
+    """Per seed, each problem's mean over ``parts`` (the problems in all of them)."""
+    seeds = set.intersection(*(set(part) for part in parts))
+    tasks = {seed: set.intersection(*(set(part[seed]) for part in parts)) for seed in seeds}
+    return {seed: {task: statistics.mean(part[seed][task] for part in parts) for task in tasks[seed]} for seed in seeds}
+
+
+def clusters_of_run(run: Path) -> dict[str, str]:
+    """task_id -> the cluster its records name, over every evaluation under ``run``."""
+    found = {}
+    for path in run.rglob("eval*.jsonl"):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            found[record["task_id"]] = record.get("cluster") or record["task_id"]
+    return found
+
+
+def most_problems(run: Path, languages: list[str], records: str = "eval.jsonl") -> int:
+    """The most problems one evaluation under ``run`` judged in every one of ``languages``."""
+    sizes = []
+    for path in run.rglob(records):
+        tasks = defaultdict(set)
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record["verdict"] != "sandbox_error":
+                tasks[record["language"]].add(record["task_id"])
+        sizes.append(len(set.intersection(*(tasks[lang] for lang in languages))))
+    return max(sizes)
+
+
+def expected(
+    scores: PerSeed, run: Path, languages: list[str], signed: bool = False, level: float = 0.95, **options
+) -> tuple[str, str]:
+    """The report's text of an estimate recomputed from per-seed ``scores`` of ``languages`` (with the problems
+    and clusters behind it when fewer than an evaluation measured), and the verdict it implies."""
+    found = estimate(scores, clusters_of_run(run), level)
+    text = found.format(signed)
+    if found.problems < most_problems(run, languages, options.get("records", "eval.jsonl")):
+        text += f" ({found.problems} problems, {found.clusters} clusters)"
+    if len(found.seeds) < options.get("min_seeds", 3):
+        return text, TOO_FEW
+    return text, "better" if found.low > 0 else "worse" if found.high < 0 else "cannot tell"
+
+
+def start_seeds(arm: str, experiment: dict, seeds: list[int]) -> tuple[str, str, list[int]]:
+    """What an arm's RL started from (arm and point) and the seeds it was measured at."""
+    if experiment["arms"][arm] is None:  # RL from the base model, measured once (greedy)
+        return "base", "base", seeds[:1]
+    return arm, "sft", seeds
+
+
+def transfer_of(run: Path, experiment: dict, arm: str, lang: str, records: str = "eval.jsonl") -> PerSeed:
+    seeds = experiment["seeds"]
+    start, point, measured = start_seeds(arm, experiment, seeds)
+    before = per_seed(run, start, point, lang, measured, records)
+    if len(measured) == 1 and start == "base":
+        before = dict.fromkeys(seeds, before[measured[0]])
+    return minus(per_seed(run, arm, "rl", lang, seeds, records), before)
+
+
+def floors(run: Path, experiment: dict, arms: tuple[str, str]) -> set[str]:
+    """Targets where one of ``arms`` passed nothing before RL at every seed."""
+    found = set()
+    for lang in experiment["targets"]:
+        for arm in arms:
+            start, point, measured = start_seeds(arm, experiment, experiment["seeds"])
+            if not any(v for scores in per_seed(run, start, point, lang, measured).values() for v in scores.values()):
+                found.add(lang)
+    return found
 
 
 def check_report_against_stage_files(report: str, run: Path, experiment: dict) -> None:
     """Every pass@1 cell, transfer, arm difference and verdict of ``report`` is recomputed from the
-    eval.jsonl files under ``run`` (seeds pooled, differences paired per problem) and matches."""
-    seeds, targets, ours = experiment["seeds"], experiment["targets"], experiment.get("treatment", "parallel")
+    eval.jsonl files under ``run`` (per seed, paired per problem, then over seeds) and matches."""
+    seeds, targets = experiment["seeds"], experiment["targets"]
     [cells] = tables(report, "## pass@1 per language")
     for row in cells:
         measured = seeds[:1] if row["arm"] == "base" else seeds  # greedy: the base model once
         for lang in experiment["evaluation"]["languages"]:
-            assert row[lang] == expected(per_problem(run, row["arm"], row["stage"], lang, measured))[0]
+            assert row[lang] == expected(per_seed(run, row["arm"], row["stage"], lang, measured), run, [lang])[0]
+    source = experiment["source_language"]
     transfers = {
-        arm: {
-            lang: minus(*(per_problem(run, arm, p, lang, seeds) for p in ("rl", "sft")))
-            for lang in [experiment["source_language"], *targets]
-        }
+        arm: {lang: transfer_of(run, experiment, arm, lang) for lang in [source, *targets]}
         for arm in experiment["arms"]
     }
     [moved] = tables(report, "## Transfer")
     for row in moved:
         arm = row["arm (RL from)"].split(" ")[0]
-        source = experiment["source_language"]
-        assert row[f"{source} (RL's own)"] == expected(transfers[arm][source], signed=True)[0]
+        assert row[f"{source} (RL's own)"] == expected(transfers[arm][source], run, [source], signed=True)[0]
         for lang in targets:
-            assert row[lang] == expected(transfers[arm][lang], signed=True)[0]
-    differences, verdicts = tables(report, f"## {ours} against the other arms")
-    others = [arm for arm in experiment["arms"] if arm != ours]
-    assert [row["difference"] for row in differences] == [f"{ours} - {o}" for o in others for _ in (0, 1)]
-    for row in differences:
-        other = row["difference"].split(" - ")[1]
-        for lang in targets:
-            final = minus(*(per_problem(run, arm, "rl", lang, seeds) for arm in (ours, other)))
-            diff = minus(transfers[ours][lang], transfers[other][lang]) if row["measure"] == "transfer" else final
-            assert row[lang] == " ".join(expected(diff, signed=True))
-    for row in verdicts:
-        words = [row[f"transfer vs {other}"] for other in others]
-        if row["target"] in targets:
-            lang = row["target"]
-            assert words == [expected(minus(transfers[ours][lang], transfers[o][lang]))[1] for o in others]
-        assert row["verdict"] == f"**{words[0] if len(set(words)) == 1 else 'cannot tell'}**"
+            assert row[lang] == expected(transfers[arm][lang], run, [lang], signed=True)[0]
+        mean = averaged([transfers[arm][t] for t in targets])
+        assert row["mean over targets"] == expected(mean, run, targets, signed=True)[0]
+    check_comparisons(report, run, experiment, transfers)
     for measure, options in experiment.get("also_evaluate", {}).items():
         check_further_tables(report, run, experiment, measure, options["languages"])
+
+
+def check_comparisons(report: str, run: Path, experiment: dict, transfers: dict) -> None:
+    """The primary verdict and every secondary cell, recomputed: floors, Bonferroni level, verdicts."""
+    seeds, targets, ours = experiment["seeds"], experiment["targets"], experiment.get("treatment", "parallel")
+    others = experiment.get("against") or [arm for arm in experiment["arms"] if arm != ours]
+    declared = experiment.get("primary", {})
+    default = "control" if "control" in others else others[0]
+    main = (declared.get("against", default), declared.get("measure", "transfer"), declared.get("target", "mean"))
+    min_seeds = experiment.get("min_seeds", 3)
+    wanted = {}  # (other, measure, column) -> (per-seed differences, the targets they average), None: a floor
+    for other in others:
+        floored = floors(run, experiment, (ours, other))
+        for measure in ("transfer", "final"):
+            if measure == "transfer":
+                by_target = {t: minus(transfers[ours][t], transfers[other][t]) for t in targets}
+            else:
+                by_target = {t: minus(*(per_seed(run, arm, "rl", t, seeds) for arm in (ours, other))) for t in targets}
+            kept = [t for t in targets if measure == "final" or t not in floored]
+            for target in targets:
+                wanted[other, measure, target] = (by_target[target], [target]) if target in kept else None
+            mean = (averaged([by_target[t] for t in kept]), kept) if kept else None
+            wanted[other, measure, "mean"] = mean
+    counted = [key for key, found in wanted.items() if key != main and found is not None]
+    level = 1 - 0.05 / len(counted)
+    [table] = tables(report, "## Secondary")
+    names = {"transfer": "transfer", "final": "pass@1 after RL"}
+    rows = [(row["difference"], row["measure"]) for row in table]
+    assert rows == [(f"{ours} - {o}", name) for o in others for name in names.values()]
+    for row in table:
+        other, measure = row["difference"].split(" - ")[1], next(m for m, n in names.items() if n == row["measure"])
+        for column in [*targets, "mean"]:
+            cell, found = row["mean over targets" if column == "mean" else column], wanted[other, measure, column]
+            if (other, measure, column) == main:
+                assert cell == "**primary** (above)"
+            elif found is None:
+                assert cell == "floor: not comparable"
+            else:
+                assert cell == " ".join(expected(*found[:1], run, found[1], True, level, min_seeds=min_seeds))
+    if wanted[main] is None:
+        word = "floor: not comparable"
+    else:
+        word = expected(wanted[main][0], run, wanted[main][1], min_seeds=min_seeds)[1]
+    assert re.search(rf"^\*\*Verdict: .* after {ours} than after {main[0]}\? {word}\.\*\*$", report, re.M)
 
 
 def check_further_tables(report: str, run: Path, experiment: dict, measure: str, languages: list[str]) -> None:
@@ -133,17 +230,18 @@ def check_further_tables(report: str, run: Path, experiment: dict, measure: str,
     cells, changes = tables(report, f"## pass@1 on `{measure}`")
     assert {(row["arm"], row["stage"]) for row in cells} == {
         ("base", "base"),
-        *((arm, point) for arm in experiment["arms"] for point in ("sft", "rl")),
+        *((arm, point) for arm, spec in experiment["arms"].items() for point in ("sft", "rl")[0 if spec else 1 :]),
     }
     for row in cells:
         measured = seeds[:1] if row["arm"] == "base" else seeds
         for lang in languages:
-            assert row[lang] == expected(per_problem(run, row["arm"], row["stage"], lang, measured, records))[0]
+            scores = per_seed(run, row["arm"], row["stage"], lang, measured, records)
+            assert row[lang] == expected(scores, run, [lang], records=records)[0]
     source = experiment["source_language"]
     for row in changes:
         arm = row["arm (RL from)"].split(" ")[0]
-        after, before = (per_problem(run, arm, point, source, seeds, records) for point in ("rl", "sft"))
-        assert row[f"{source} (RL's own)"] == expected(minus(after, before), signed=True)[0]
+        change = transfer_of(run, experiment, arm, source, records)
+        assert row[f"{source} (RL's own)"] == expected(change, run, [source], signed=True, records=records)[0]
 
 
 def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsys):
@@ -270,62 +368,88 @@ PROBLEMS = [f"p{i:02d}" for i in range(40)]
 
 
 def hand_built_run(
-    tmp_path: Path, solved: dict[tuple[str, str], dict[str, range]], rl_only: bool = False
+    tmp_path: Path,
+    solved: dict[tuple[str, str], dict[str, range]],
+    rl_only: bool = False,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    clustered: bool = False,
+    sandbox: tuple[tuple[str, str, int], ...] = (),
+    missing: tuple[tuple[str, int], ...] = (),
+    **changes,
 ) -> tuple[str, Path, dict]:
     """An experiment's evaluation files written by hand, then its report. ``solved``: (arm, point) ->
-    language -> the problems whose one sample passes (seed 1 also loses the last of them); ``rl_only``
-    adds an arm of RL straight from the base model."""
+    language -> the problems whose one sample passes (seed s loses the last s of them: runs differ);
+    ``rl_only`` adds an arm of RL straight from the base model; ``clustered`` names a cluster of two
+    problems in each record; ``sandbox``: (arm, point, seed) whose go record of the first problem is a
+    sandbox failure; ``missing``: (arm, seed) whose evaluations were never run; ``changes``: config fields."""
     arms = {arm: "configs/tiny/sft.yaml" for arm in ("baseline", "control", "parallel")} | (
         {"rl_only": None} if rl_only else {}
     )
     config = {
         **yaml.safe_load(TINY.read_text()),
-        **{"output_dir": str(tmp_path / "run"), "arms": arms, "seeds": [0, 1], "alignment": None},
+        **{"output_dir": str(tmp_path / "run"), "arms": arms, "seeds": list(seeds), "alignment": None},
         **{"targets": ["go", "php"], "evaluation": {"languages": ["python", "go", "php"]}},
+        **changes,
     }
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(config))
     experiment = load_experiment(path)
     for stage in plan(experiment):
-        if stage.kind == "evaluate":
-            stage.directory.mkdir(parents=True, exist_ok=True)
-            stage.output.write_text(json.dumps({"metrics": {}}))
-            wins = solved.get((stage.arm, stage.point), {})
-            records = []
-            for lang in ("python", "go", "php"):
-                passing = {PROBLEMS[i] for i in list(wins.get(lang, ()))[: None if stage.seed == 0 else -1]}
-                for task in PROBLEMS:
-                    verdict = "passed" if task in passing else "failed"
-                    records.append({"language": lang, "task_id": task, "passed": task in passing, "verdict": verdict})
-            stage.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        if stage.kind != "evaluate" or (stage.arm, stage.seed) in missing:
+            continue
+        stage.directory.mkdir(parents=True, exist_ok=True)
+        stage.output.write_text(json.dumps({"metrics": {}}))
+        wins = solved.get((stage.arm, stage.point), {})
+        records = []
+        for lang in ("python", "go", "php"):
+            won = list(wins.get(lang, ()))
+            passing = {PROBLEMS[i] for i in won[: len(won) - stage.seed]}
+            for number, task in enumerate(PROBLEMS):
+                verdict = "passed" if task in passing else "failed"
+                if (stage.arm, stage.point, stage.seed) in sandbox and lang == "go" and number == 0:
+                    verdict = "sandbox_error"
+                record = {"language": lang, "task_id": task, "passed": verdict == "passed", "verdict": verdict}
+                records.append(record | ({"cluster": f"c{number // 2}"} if clustered else {}))
+        stage.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     report = write_report(experiment, "by hand", "now", 0.0).read_text()
     return report, tmp_path / "run", config
 
 
-def verdict_of(report: str) -> dict[str, str]:
-    """Target (and "overall") -> the report's verdict."""
-    [_, verdicts] = tables(report, "## parallel against the other arms")
-    found = {row["target"].split(" ")[0].strip("*"): row["verdict"].strip("*") for row in verdicts}
-    line = re.search(r"^\*\*Verdict: does RL on python transfer better after parallel\? (.+)\.\*\*$", report, re.M)
-    assert line and line.group(1) == found["overall"]
-    return found
+def primary_verdict(report: str) -> str:
+    line = re.search(r"^\*\*Verdict: does RL on python transfer better .*\? (.+)\.\*\*$", report, re.M)
+    assert line, report
+    return line.group(1)
+
+
+def secondary(report: str) -> dict[tuple[str, str], dict[str, str]]:
+    """(difference, measure) -> column -> the cell of the secondary table."""
+    [table] = tables(report, "## Secondary")
+    return {(row.pop("difference"), row.pop("measure")): row for row in table}
+
+
+SFT = {"python": range(10), "go": range(10), "php": range(5)}
 
 
 @pytest.mark.parametrize("flip", [False, True], ids=["parallel transfers more", "parallel transfers less"])
 def test_the_verdict_follows_hand_built_records_and_flips_when_they_do(tmp_path, flip):
-    sft = {"python": range(10), "go": range(10), "php": range(5)}
     # After RL on python: in go, one arm gains 14 problems, the others 1 or 2; php moves nowhere.
     strong, weak = {"go": range(24), "php": range(5)}, {"go": range(12), "php": range(5)}
-    solved = {(arm, "sft"): sft for arm in ("baseline", "control", "parallel")}
+    solved = {(arm, "sft"): SFT for arm in ("baseline", "control", "parallel")}
     solved |= {("parallel", "rl"): weak if flip else strong, ("baseline", "rl"): strong if flip else weak}
     solved |= {("control", "rl"): strong if flip else {"go": [*range(10), 30], "php": range(5)}}
     report, run, config = hand_built_run(tmp_path, solved)
     check_report_against_stage_files(report, run, config)
     word = "worse" if flip else "better"
-    assert verdict_of(report) == {"go": word, "php": "cannot tell", "overall": word}
+    assert primary_verdict(report) == word  # the default primary: parallel - control, transfer, mean
+    assert "Primary endpoint (the default): parallel - control, transfer, mean over targets." in report
+    cells = secondary(report)
+    assert cells["parallel - control", "transfer"]["go"].endswith(word)  # Bonferroni-adjusted, still clear
+    assert cells["parallel - control", "transfer"]["php"] == "+0.000 [+0.000, +0.000] cannot tell"
+    assert "Bonferroni over the 11 comparisons" in report and "each interval at 99.55%" in report
 
 
-def test_the_verdict_cannot_tell_when_the_arms_disagree(tmp_path):
+def test_the_primary_cannot_tell_where_a_secondary_can(tmp_path):
     sft = {"go": range(10), "php": range(10)}
     solved = {(arm, "sft"): sft for arm in ("baseline", "control", "parallel")}
     # Parallel-SFT transfers more than the baseline in go but no more than the control.
@@ -333,14 +457,107 @@ def test_the_verdict_cannot_tell_when_the_arms_disagree(tmp_path):
     solved |= {("control", "rl"): {"go": range(24), "php": range(10)}}
     report, run, config = hand_built_run(tmp_path, solved)
     check_report_against_stage_files(report, run, config)
-    [_, verdicts] = tables(report, "## parallel against the other arms")
-    assert verdicts[0] == {
-        "target": "go",
-        "transfer vs baseline": "better",
-        "transfer vs control": "cannot tell",
-        "verdict": "**cannot tell**",
-    }
-    assert verdict_of(report) == {"go": "cannot tell", "php": "cannot tell", "overall": "cannot tell"}
+    assert primary_verdict(report) == "cannot tell"
+    cells = secondary(report)
+    assert cells["parallel - baseline", "transfer"]["go"].endswith(" better")
+    assert cells["parallel - control", "transfer"]["go"].endswith(" cannot tell")
+
+
+def test_a_floor_is_labelled_and_left_out_of_the_verdict(tmp_path):
+    # Python-only SFT: the baseline passes nothing in go or php before RL at any seed, so it cannot lose.
+    solved = {("baseline", "sft"): {"python": range(10)}, ("baseline", "rl"): {"python": range(20)}}
+    solved |= {(arm, "sft"): SFT for arm in ("control", "parallel")}
+    solved |= {("parallel", "rl"): {"go": range(4), "php": range(5)}, ("control", "rl"): SFT}
+    report, run, config = hand_built_run(tmp_path, solved, against=["baseline", "control"])
+    check_report_against_stage_files(report, run, config)
+    cells = secondary(report)
+    assert set(cells["parallel - baseline", "transfer"].values()) == {"floor: not comparable"}
+    # pass@1 after RL is a level, not a change: it stays comparable.
+    assert cells["parallel - baseline", "pass@1 after RL"]["go"].startswith("+0.0")
+    assert "Bonferroni over the 8 comparisons" in report  # 12 cells, less the primary, less 3 floors
+    # The declared primary against the floored arm: no verdict, and the headline says why.
+    declared = {"against": "baseline", "measure": "transfer", "target": "mean"}
+    report, run, config = hand_built_run(tmp_path / "declared", solved, primary=declared)
+    check_report_against_stage_files(report, run, config)
+    assert primary_verdict(report) == "floor: not comparable"
+    assert "(floor: not comparable in go, php: an arm scored 0 there before RL at every seed)" in report
+    assert "Primary endpoint (declared in the experiment): parallel - baseline" in report
+
+
+def test_a_floor_in_one_target_is_left_out_of_the_mean(tmp_path):
+    solved = {("baseline", "sft"): {"python": range(10), "php": range(5)}}
+    solved |= {(arm, "sft"): SFT for arm in ("control", "parallel")}
+    solved |= {("parallel", "rl"): {"go": range(4), "php": range(5)}, ("baseline", "rl"): {"php": range(5)}}
+    declared = {"against": "baseline", "measure": "transfer", "target": "mean"}
+    report, run, config = hand_built_run(tmp_path, solved, primary=declared)
+    check_report_against_stage_files(report, run, config)
+    assert secondary(report)["parallel - baseline", "transfer"]["go"] == "floor: not comparable"
+    assert "(floor: not comparable in go: an arm scored 0 there before RL at every seed)" in report
+    assert primary_verdict(report) == "cannot tell"  # php alone: both arms unchanged
+
+
+def test_unequal_seed_sets_are_reduced_to_the_shared_ones_and_said_so(tmp_path):
+    strong = {"go": range(24), "php": range(5)}
+    solved = {(arm, "sft"): SFT for arm in ("baseline", "control", "parallel")}
+    solved |= {("parallel", "rl"): strong, ("baseline", "rl"): SFT, ("control", "rl"): SFT}
+    report, _, _ = hand_built_run(tmp_path, solved, seeds=(0, 1, 2, 3), missing=(("control", 3), ("control", 2)))
+    assert "Seeds measured after RL: parallel 0, 1, 2, 3; baseline 0, 1, 2, 3; control 0, 1." in report
+    assert "**Unequal seeds**: parallel - control is compared on the seeds both have, 0, 1." in report
+    # The primary (against the control) rests on 2 shared seeds: per-seed estimates and no verdict.
+    assert primary_verdict(report) == "too few seeds for a verdict"
+    assert re.search(
+        r"seeds 0, 1; 40 problems, 40 clusters\)\.\n\nPer seed \(clusters resampled within the seed\): "
+        r"seed 0 \+0\.\d+ \[.*\]; seed 1 \+0\.\d+ \[.*\]\.",
+        report,
+    )
+    cells = secondary(report)
+    assert cells["parallel - control", "transfer"]["go"].endswith(" too few seeds for a verdict")
+    assert cells["parallel - baseline", "transfer"]["go"].endswith(" better")  # 4 shared seeds
+
+
+def test_two_seeds_give_per_seed_estimates_and_no_verdict(tmp_path):
+    strong = {"go": range(24), "php": range(5)}
+    solved = {(arm, "sft"): SFT for arm in ("baseline", "control", "parallel")}
+    solved |= {("parallel", "rl"): strong, ("baseline", "rl"): SFT, ("control", "rl"): SFT}
+    report, run, config = hand_built_run(tmp_path, solved, seeds=(0, 1))
+    check_report_against_stage_files(report, run, config)
+    assert primary_verdict(report) == "too few seeds for a verdict"
+    assert "Per seed (clusters resampled within the seed): seed 0 +0.175" in report  # 14 of 40 in go, 0 in php
+    # Raising min_seeds asks more of the same data: 3 seeds no longer suffice.
+    report, run, config = hand_built_run(tmp_path / "more", solved, min_seeds=4)
+    check_report_against_stage_files(report, run, config)
+    assert primary_verdict(report) == "too few seeds for a verdict"
+
+
+def test_clusters_dropped_records_and_the_problems_behind_an_interval_are_printed(tmp_path):
+    strong = {"go": range(24), "php": range(5)}
+    solved = {(arm, "sft"): SFT for arm in ("baseline", "control", "parallel")}
+    solved |= {("parallel", "rl"): strong, ("baseline", "rl"): SFT, ("control", "rl"): SFT}
+    sandbox = (("parallel", "rl", 1), ("parallel", "rl", 2))
+    report, run, config = hand_built_run(tmp_path, solved, clustered=True, sandbox=sandbox)
+    check_report_against_stage_files(report, run, config)
+    assert "Problems per language: go 40 (20 clusters), php 40 (20 clusters), python 40 (20 clusters)." in report
+    assert "per arm: base 0, baseline 0, control 0, parallel 2." in report
+    # The go problem lost at two seeds is out of every comparison of parallel in go, and the cells say so.
+    [cells] = tables(report, "## pass@1 per language")
+    assert next(r for r in cells if (r["arm"], r["stage"]) == ("parallel", "rl"))["go"].endswith(
+        "(39 problems, 20 clusters)"
+    )
+    assert secondary(report)["parallel - control", "transfer"]["go"].endswith("(39 problems, 20 clusters) better")
+    assert "seeds 0, 1, 2; 39 problems, 20 clusters)." in report  # the primary: problems in go and php
+
+
+def test_bad_primary_endpoints_are_named(tmp_path):
+    for primary, message in [
+        ({"against": "nobody"}, r"field 'primary\.against': 'nobody' is not compared"),
+        ({"measure": "speed"}, r"field 'primary\.measure': 'speed' is not one of transfer, final"),
+        ({"target": "cobol"}, r"field 'primary\.target': 'cobol' is neither a target nor 'mean'"),
+        ({"colour": "red"}, r"field 'primary': a mapping of against, measure, target"),
+    ]:
+        with pytest.raises(DataError, match=r"experiment\.yaml:\d+: " + message):
+            load_experiment(tiny_experiment(tmp_path, primary=primary))
+    with pytest.raises(DataError, match=r"experiment\.yaml:\d+: field 'min_seeds': an integer of at least 3"):
+        load_experiment(tiny_experiment(tmp_path, min_seeds=2))
 
 
 def test_the_budgets_come_from_the_training_logs_and_an_arm_off_budget_is_flagged(tmp_path):
@@ -375,23 +592,26 @@ def test_the_budgets_come_from_the_training_logs_and_an_arm_off_budget_is_flagge
         "parallel": "0.25",
     }
     assert {row["reward"] for row in rl} == {"partial, format penalty 0.5"}
-    assert {row["steps per stage"] for row in rl} == {"3"} and {row["seeds"] for row in rl} == {"2"}
+    assert {row["steps per stage"] for row in rl} == {"3"} and {row["seeds"] for row in rl} == {"3"}
     assert "**RL had almost no signal in control**" in report
 
 
 def test_rl_from_the_base_model_transfers_from_the_base_models_own_scores(tmp_path):
     solved = {("base", "base"): {"go": range(4)}, ("rl_only", "rl"): {"go": range(20), "python": range(30)}}
-    report, run, _ = hand_built_run(tmp_path, solved, rl_only=True)
+    solved |= {(arm, point): SFT for arm in ("baseline", "control", "parallel") for point in ("sft", "rl")}
+    report, run, config = hand_built_run(tmp_path, solved, rl_only=True)
+    check_report_against_stage_files(report, run, config)
     [moved] = tables(report, "## Transfer")
     row = next(row for row in moved if row["arm (RL from)"] == "rl_only (base)")
-    base = per_problem(run, "base", "base", "go", [0])  # greedy: the base model is measured once
-    after = per_problem(run, "rl_only", "rl", "go", [0, 1])
-    assert row["go"] == expected(minus(after, base), signed=True)[0] and row["go"].startswith("+0.388")
-    # ((20 + 19) / 2 - 4) / 40: the base, measured once, is the start of both seeds.
-    assert row["python (RL's own)"].startswith("+0.73")  # (30 + 29) / 2 of 40 problems, from 0
-    # The verdict compares parallel with every other arm by default, RL from the base model included.
-    [_, verdicts] = tables(report, "## parallel against the other arms")
-    assert verdicts[0]["transfer vs rl_only"] == "worse"
+    base = per_seed(run, "base", "base", "go", [0])[0]  # greedy: the base model is measured once
+    after = per_seed(run, "rl_only", "rl", "go", [0, 1, 2])
+    assert row["go"] == expected(minus(after, dict.fromkeys(after, base)), run, ["go"], signed=True)[0]
+    assert row["go"].startswith("+0.375")  # ((20 + 19 + 18) / 3 - 4) / 40: the base starts every seed
+    assert row["python (RL's own)"].startswith("+0.725")  # (30 + 29 + 28) / 3 of 40 problems, from 0
+    # Parallel is compared with every other arm by default, RL from the base model included; the base
+    # passed no php problem, so RL from it is a floor there.
+    cells = secondary(report)["parallel - rl_only", "transfer"]
+    assert cells["go"].endswith(" worse") and cells["php"] == "floor: not comparable"
 
 
 def test_an_arm_is_evaluated_on_the_model_it_was_trained_on(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -20,6 +20,27 @@ class Arm:
     args: tuple[str, ...] = ()
     """LightningCLI arguments of its SFT stage only, after the experiment's ``sft_args`` (e.g. the
     baseline's ``--data.init_args.mixture.languages={python: 1.0}`` on the Parallel-SFT config)."""
+
+
+MEASURES = {"transfer": "transfer", "final": "pass@1 after RL"}
+"""The arm differences a report compares: key in the experiment file -> the report's name of it."""
+MEAN = "mean"
+"""An endpoint's ``target`` for the mean over the experiment's targets (each problem averaged over them first)."""
+MIN_SEEDS = 3
+"""The fewest seeds (training runs) a verdict rests on: with 2, run-to-run variance has one degree of freedom."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The one comparison whose verdict is an experiment's answer: the treatment minus ``against``."""
+
+    against: str | None = None
+    """The comparator arm; None: ``control`` (the non-parallel mixture) when it is compared, else the first
+    compared arm."""
+    measure: str = "transfer"
+    """A key of ``MEASURES``: ``transfer`` (pass@1 after RL minus before RL) or ``final`` (pass@1 after RL)."""
+    target: str = MEAN
+    """A target language, or ``mean`` for the mean over targets."""
 
 
 @dataclass
@@ -60,6 +81,11 @@ class ExperimentConfig:
     """The arm whose advantage the verdict is about (Parallel-SFT); no verdict when it is not an arm."""
     against: list[str] | None = None
     """The arms it is compared with, each paired per problem (default: every other arm)."""
+    primary: Endpoint = field(default_factory=Endpoint)
+    """The primary endpoint, ``{against, measure, target}``: its verdict is the report's headline; every other
+    comparison is secondary, with multiplicity-adjusted intervals."""
+    min_seeds: int = MIN_SEEDS
+    """Seeds a verdict needs (at least 3); with fewer the report gives per-seed estimates and no verdict."""
 
     @property
     def comparisons(self) -> list[str]:
@@ -67,6 +93,14 @@ class ExperimentConfig:
         if self.treatment not in self.arms:
             return []
         return [arm for arm in self.arms if arm != self.treatment] if self.against is None else list(self.against)
+
+    @property
+    def primary_against(self) -> str | None:
+        """The primary endpoint's comparator: the declared one, else ``control`` when compared, else the first."""
+        if self.primary.against is not None:
+            return self.primary.against
+        compared = self.comparisons
+        return "control" if "control" in compared else next(iter(compared), None)
 
     @property
     def base_seeds(self) -> list[int]:
@@ -114,6 +148,23 @@ def check_comparison(raw: dict, arms: dict[str, Arm], path: str | Path, lines: d
             raise DataError(f"{path}:{lines[key]}: field '{key}': {name!r} is not an arm ({', '.join(arms)})")
 
 
+def endpoint_of(value: object, raw: dict, arms: dict[str, Arm], where: str) -> Endpoint:
+    """The primary endpoint from its mapping: a compared arm, a known measure, a target or ``mean``."""
+    value = asdict(value) if isinstance(value, Endpoint) else value
+    if not isinstance(value, dict) or not set(value) <= {"against", "measure", "target"}:
+        raise DataError(f"{where}: field 'primary': a mapping of against, measure, target")
+    found = Endpoint(**value)
+    compared = raw.get("against") or [arm for arm in arms if arm != raw.get("treatment", "parallel")]
+    if found.against is not None and found.against not in compared:
+        raise DataError(f"{where}: field 'primary.against': {found.against!r} is not compared ({', '.join(compared)})")
+    if found.measure not in MEASURES:
+        raise DataError(f"{where}: field 'primary.measure': {found.measure!r} is not one of {', '.join(MEASURES)}")
+    targets = raw.get("targets", ExperimentConfig.__dataclass_fields__["targets"].default_factory())
+    if found.target != MEAN and found.target not in targets:
+        raise DataError(f"{where}: field 'primary.target': {found.target!r} is neither a target nor {MEAN!r}")
+    return found
+
+
 def check_also_evaluate(value: object, where: str) -> None:
     """``also_evaluate`` maps names usable in file names to option mappings."""
     if not isinstance(value, dict):
@@ -148,6 +199,10 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
         raise DataError(f"{path}:{lines['arms']}: field 'arms': no arm has an SFT config and there is no rl_config")
     check_comparison(raw, arms, path, lines)
     check_also_evaluate(raw.get("also_evaluate", {}), f"{path}:{lines.get('also_evaluate')}")
+    if "primary" in raw:
+        raw["primary"] = endpoint_of(raw["primary"], raw, arms, f"{path}:{lines.get('primary')}")
+    if not isinstance(raw.get("min_seeds", MIN_SEEDS), int) or raw.get("min_seeds", MIN_SEEDS) < MIN_SEEDS:
+        raise DataError(f"{path}:{lines.get('min_seeds')}: field 'min_seeds': an integer of at least {MIN_SEEDS}")
     here = Path(path).resolve().parent
 
     def locate(key: str, value: str | None) -> str | None:

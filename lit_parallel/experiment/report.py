@@ -1,14 +1,14 @@
 """The experiment's report: every number read back from the stages' own output files.
 
-``report.md`` holds pass@1 per language for each arm and stage, the transfer table (per target
-language: pass@1 after RL minus before RL), the treatment's differences from the other arms (transfer
-and final pass@1) with a verdict per target language and overall, the SFT and RL budgets and reward
-from the training logs, a pass@1 table (and RL's change) for each further evaluation (``also_evaluate``:
-held-out families, another corpus, another language), the same cell and transfer tables for the share of
-programs that run to their end, and the alignment summary. Every cell is a mean over problems with its
-95% bootstrap interval, computed per problem from the evaluations' records (``eval.jsonl``) by ``statistics``.
-``pass_at_1.png`` and ``alignment.png`` plot them; all of it also goes to TensorBoard under
-``<output_dir>/tb``.
+``report.md`` holds pass@1 per language for each arm and stage, RL's change per arm (its own language and
+each target), the **primary endpoint**'s verdict (the headline) with its per-seed estimates, every other
+difference between the treatment and the other arms as a secondary result (Bonferroni-adjusted intervals,
+floors labelled, not compared), the seeds and the records each comparison rests on, the SFT and RL budgets
+and reward from the training logs, a pass@1 table (and RL's change) for each further evaluation
+(``also_evaluate``), the same cell and change tables for the share of programs that run to their end, and
+the alignment summary. Every interval is ``statistics.estimate`` of per-seed, per-problem scores from the
+evaluations' records (``eval.jsonl``). ``pass_at_1.png`` and ``alignment.png`` plot them; all of it also goes
+to TensorBoard under ``<output_dir>/tb``.
 """
 
 from __future__ import annotations
@@ -16,42 +16,58 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from lit_parallel.experiment import training_logs
-from lit_parallel.experiment.config import Arm, ExperimentConfig
+from lit_parallel.experiment.comparisons import (
+    Comparison,
+    Measured,
+    PerSeed,
+    collect,
+    comparisons,
+    mean_over,
+    primary,
+    start_of,
+)
+from lit_parallel.experiment.config import MEAN, MEASURES, ExperimentConfig
 from lit_parallel.experiment.pipeline import BASE, Stage, cpu_share, flags, plan
 from lit_parallel.experiment.statistics import (
+    FLOOR,
     LEVEL,
     RESAMPLES,
     SEED,
-    Scores,
-    agree,
-    interval,
-    passed,
-    pool,
-    problem_scores,
+    Estimate,
+    bonferroni,
     ran_to_end,
-    subtract,
     verdict,
 )
 from lit_parallel.figures import plt, png_bytes, png_to_rgb
 
 POINTS = (BASE, "sft", "rl")
-MEAN = "mean over targets"
-Cells = dict[tuple[str, str], dict[int, dict[str, Scores]]]
-"""(arm, point) -> seed -> language -> per-problem scores of that evaluation."""
+MEAN_COLUMN = "mean over targets"
 
-METHOD = (
-    f"Every cell: the mean over problems and its {LEVEL:.0%} percentile bootstrap interval over problems "
-    f"({RESAMPLES} resamples, seed {SEED}). Seeds pooled: a problem's score is its mean over the cell's seeds "
-    "(and samples). Differences are paired per problem: transfer is a problem's score after RL minus before "
-    "RL at the same seed; an arm difference is the same problem in both arms. A verdict is `better` when the "
-    "interval lies above 0, `worse` below, `cannot tell` when it holds 0. A mean over targets averages each "
-    "problem over the targets first (problems measured in every target only). A cell where every problem scores "
-    "the same (all 0, say) has a zero-width interval: the bootstrap cannot see past the problems measured."
-)
+
+def method(experiment: ExperimentConfig) -> str:
+    """How every interval and verdict below is made."""
+    return (
+        "Every comparison is formed per seed and per problem, then combined over seeds. Paired: transfer is a "
+        "problem's score after RL minus the same problem's before RL at the same seed; an arm difference is the "
+        "same problem in both arms at the same seed; a mean over targets averages each problem over the targets "
+        "first. Only problems measured at every seed of a comparison count. **Per seed**: the mean over problems "
+        f"with a {LEVEL:.0%} percentile bootstrap interval that resamples clusters (a problem's family or "
+        f"composition; a problem naming none is its own; {RESAMPLES} resamples, seed {SEED}). **Over seeds**: the "
+        "mean of the per-seed means; its interval's half-width is the root sum of squares of two t half-widths: "
+        "run to run (the per-seed means' variance over S, Hartung-Knapp's random-effects variance with equal "
+        "weights, on S-1 degrees of freedom) and the shared problems (every seed measures the same problems: "
+        "the clusters' minus the residual mean square of the seeds x clusters table over S C, when positive, on "
+        "C-1 degrees of freedom). A cell of one seed has its bootstrap interval only: run-to-run variance is "
+        "not in it. A verdict is `better` when the interval lies above 0, "
+        f"`worse` below, `cannot tell` when it holds 0, and needs {experiment.min_seeds} seeds. The primary "
+        "endpoint's verdict is the answer; every other comparison is secondary, its interval at the Bonferroni "
+        "level. An arm that scores 0 before RL in a target at every seed cannot lose there: its transfer there is "
+        f"a `{FLOOR}` and is left out."
+    )
 
 
 def evaluations(stages: Sequence[Stage], measure: str = "") -> list[tuple[Stage, list[dict]]]:
@@ -64,136 +80,197 @@ def read_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def collect(evaluated: Sequence[tuple[Stage, list[dict]]], measure: Callable[[dict], float] = passed) -> Cells:
-    """Each evaluation's per-problem ``measure`` per language, keyed by arm, point and seed."""
-    cells: Cells = defaultdict(dict)
-    for stage, records in evaluated:
-        cells[stage.arm, stage.point][stage.seed] = problem_scores(records, measure)
-    return cells
+def shown(found: Estimate | None, most: int, signed: bool = False) -> str:
+    """An estimate's text, with the problems and clusters behind it when fewer than the most measured."""
+    if found is None:
+        return "-"
+    behind = f" ({found.problems} problems, {found.clusters} clusters)" if found.problems < most else ""
+    return found.format(signed) + behind
 
 
-def cell(cells: Cells, arm: str, point: str, language: str) -> Scores:
-    """Per problem, the mean over the seeds of (arm, point)."""
-    return pool([scores[language] for scores in cells.get((arm, point), {}).values() if language in scores])
-
-
-def start_of(arm: str, arms: dict[str, Arm]) -> tuple[str, str]:
-    """What RL started from: the arm's SFT model, or the base model for RL straight from it."""
-    return (arm, "sft") if arms[arm].config else (BASE, BASE)
-
-
-def transfer(cells: Cells, arm: str, language: str, arms: dict[str, Arm]) -> Scores:
-    """Per problem: after RL minus before RL at the same seed, then the mean over seeds. A base model
-    measured once (greedy decoding draws nothing from the seed) stands for every seed."""
-    start = start_of(arm, arms)
-    after, before = cells.get((arm, "rl"), {}), cells.get(start, {})
-    once = next(iter(before.values())) if start == (BASE, BASE) and len(before) == 1 else None
-    pairs = [(after[seed], before.get(seed, once)) for seed in sorted(after)]
-    return pool([subtract(a[language], b[language]) for a, b in pairs if b and language in a and language in b])
-
-
-def text(scores: Scores, signed: bool = False) -> str:
-    found = interval(scores)
-    return found.format(signed) if found else "-"
-
-
-def with_mean(per_language: dict[str, Scores]) -> dict[str, Scores]:
-    """The per-language scores and, per problem, their mean over the languages (problems in all of them)."""
-    return {**per_language, MEAN: pool(list(per_language.values()))}
-
-
-def pass_table(cells: Cells, rows: Sequence[tuple[str, str]], languages: Sequence[str]) -> list[str]:
+def pass_table(measured: Measured, rows: Sequence[tuple[str, str]], languages: Sequence[str]) -> list[str]:
     lines = ["| arm | stage | seeds | " + " | ".join(languages) + " |", "|---|---|---|" + "---|" * len(languages)]
     for arm, point in rows:
-        texts = [text(cell(cells, arm, point, lang)) for lang in languages]
-        lines.append(f"| {arm} | {point} | {len(cells[arm, point])} | " + " | ".join(texts) + " |")
+        texts = [
+            shown(measured.estimate(measured.seeds(arm, point, lang)), measured.most([lang])) for lang in languages
+        ]
+        lines.append(f"| {arm} | {point} | {len(measured.cells[arm, point])} | " + " | ".join(texts) + " |")
     return lines
 
 
-def problem_counts(cells: Cells, languages: Sequence[str]) -> str:
-    """How many problems each language's cells average over (the most any evaluation measured)."""
-    evaluated = [scores for per_seed in cells.values() for scores in per_seed.values()]
-    most = {lang: max(len(scores.get(lang, {})) for scores in evaluated) for lang in languages}
-    return "Problems per language: " + ", ".join(f"{lang} {n}" for lang, n in most.items()) + "."
+def problem_counts(measured: Measured, languages: Sequence[str]) -> str:
+    """How many problems (and clusters) each language's cells rest on, at most; the records left out."""
+    counts = []
+    for lang in languages:
+        tasks = {t for per_seed in measured.cells.values() for s in per_seed.values() for t in s.get(lang, {})}
+        clusters = len({measured.clusters.get(task, task) for task in tasks})
+        counts.append(f"{lang} {measured.most([lang])} ({clusters} clusters)")
+    dropped = ", ".join(f"{arm} {n}" for arm, n in measured.dropped.items())
+    return (
+        f"Problems per language: {', '.join(counts)}. "
+        f"Records left out as machinery failures (sandbox_error), per arm: {dropped}."
+    )
 
 
-def transfer_table(cells: Cells, experiment: ExperimentConfig, languages: Sequence[str]) -> list[str]:
+def transfer_table(measured: Measured, experiment: ExperimentConfig, languages: Sequence[str]) -> list[str]:
     """Per arm: RL's change in the source language (what it trained on) and in each other language of
-    ``languages`` (transfer), with their mean."""
+    ``languages`` (transfer), with their mean; descriptive, no verdict."""
     source = experiment.source_language
     own = [source] if source in languages else []
     others = [lang for lang in languages if lang != source]
-    columns = [f"{source} (RL's own)" for _ in own] + others + ([MEAN] if others else [])
+    columns = [f"{source} (RL's own)" for _ in own] + others + ([MEAN_COLUMN] if others else [])
     lines = ["| arm (RL from) | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for arm in experiment.arms:
-        changes = {lang: transfer(cells, arm, lang, experiment.arms) for lang in languages}
-        shown = [changes[lang] for lang in own]
+        changes = {lang: measured.transfer(arm, lang, experiment.arms) for lang in languages}
+        shown_columns: list[tuple[PerSeed, list[str]]] = [(changes[lang], [lang]) for lang in [*own, *others]]
         if others:
-            shown += with_mean({lang: changes[lang] for lang in others}).values()
-        texts = [text(scores, signed=True) for scores in shown]
+            shown_columns.append((mean_over([changes[lang] for lang in others]), others))
+        texts = [shown(measured.estimate(per_seed), measured.most(langs), True) for per_seed, langs in shown_columns]
         lines.append(f"| {arm} ({start_of(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
     return lines
 
 
-def measured_languages(cells: Cells) -> list[str]:
-    return sorted({lang for per_seed in cells.values() for scores in per_seed.values() for lang in scores})
+def measured_languages(measured: Measured) -> list[str]:
+    return sorted({lang for per_seed in measured.cells.values() for scores in per_seed.values() for lang in scores})
 
 
-def rows_of(cells: Cells) -> list[tuple[str, str]]:
+def rows_of(measured: Measured) -> list[tuple[str, str]]:
     """(arm, point) of every cell, base first, then SFT, then RL."""
-    return [key for point in POINTS for key in cells if key[1] == point]
+    return [key for point in POINTS for key in measured.cells if key[1] == point]
 
 
 def further_lines(stages: Sequence[Stage], experiment: ExperimentConfig) -> list[str]:
     """A pass@1 table (and RL's change) for each evaluation of ``also_evaluate``."""
     lines = []
-    for measure, options in experiment.also_evaluate.items():
-        cells = collect(evaluations(stages, measure))
-        if not cells:
+    for name, options in experiment.also_evaluate.items():
+        measured = collect(evaluations(stages, name))
+        if not measured.cells:
             continue
-        languages = measured_languages(cells)
-        lines += [f"## pass@1 on `{measure}`: `{' '.join(flags(options))}`", ""]
-        lines += [*pass_table(cells, rows_of(cells), languages), "", problem_counts(cells, languages), ""]
+        languages = measured_languages(measured)
+        lines += [f"## pass@1 on `{name}`: `{' '.join(flags(options))}`", ""]
+        lines += [*pass_table(measured, rows_of(measured), languages), "", problem_counts(measured, languages), ""]
         if experiment.rl_config:
-            change = transfer_table(cells, experiment, languages)
+            change = transfer_table(measured, experiment, languages)
             lines += ["After RL minus before RL, paired per problem:", "", *change, ""]
     return lines
 
 
-def arm_differences(cells: Cells, experiment: ExperimentConfig, other: str) -> dict[str, dict[str, Scores]]:
-    """Measure -> target (and their mean) -> per problem, the treatment's value minus ``other``'s."""
-    ours, arms, targets = experiment.treatment, experiment.arms, experiment.targets
-    moved = {lang: subtract(transfer(cells, ours, lang, arms), transfer(cells, other, lang, arms)) for lang in targets}
-    final = {lang: subtract(cell(cells, ours, "rl", lang), cell(cells, other, "rl", lang)) for lang in targets}
-    return {"transfer": with_mean(moved), "pass@1 after RL": with_mean(final)}
+def question(found: Comparison, experiment: ExperimentConfig) -> str:
+    """The primary endpoint as a question."""
+    where = "the targets on average" if found.column == MEAN else found.column
+    if found.measure == "transfer":
+        return (
+            f"does RL on {experiment.source_language} transfer better to {where} after {experiment.treatment} "
+            f"than after {found.other}?"
+        )
+    return f"is pass@1 in {where} after RL higher after {experiment.treatment} than after {found.other}?"
 
 
-def verdict_lines(cells: Cells, experiment: ExperimentConfig) -> list[str]:
-    """The treatment minus each other arm, per target, with intervals; the verdict per target (from the
-    transfer differences: better or worse than every other arm, else cannot tell) and overall."""
-    ours, others, columns = experiment.treatment, experiment.comparisons, [*experiment.targets, MEAN]
-    found = {
-        (other, measure): {column: interval(scores) for column, scores in per_column.items()}
-        for other in others
-        for measure, per_column in arm_differences(cells, experiment, other).items()
-    }
-    lines = ["| difference | measure | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-    for (other, measure), intervals in found.items():
-        texts = [f"{iv.format(signed=True)} {verdict(iv)}" if iv else "-" for iv in intervals.values()]
-        lines.append(f"| {ours} - {other} | {measure} | " + " | ".join(texts) + " |")
-    lines += ["", "| target | " + " | ".join(f"transfer vs {o}" for o in others) + " | verdict |"]
-    lines.append("|---|" + "---|" * (len(others) + 1))
-    for column in columns:
-        verdicts = [verdict(found[other, "transfer"][column]) for other in others]
-        name = "**overall** (mean over targets)" if column == MEAN else column
-        lines.append(f"| {name} | " + " | ".join(verdicts) + f" | **{agree(verdicts)}** |")
-    overall = agree([verdict(found[other, "transfer"][MEAN]) for other in others])
-    lines += ["", f"**Verdict: does RL on {experiment.source_language} transfer better after {ours}? {overall}.**"]
-    evidence = [f"{ours} - {o}: {iv.format(signed=True)}" for o in others if (iv := found[o, "transfer"][MEAN])]
-    lines += [
+def floor_note(found: Comparison) -> str:
+    """Which targets a comparison left out as floors."""
+    if not found.floors:
+        return ""
+    return f" ({FLOOR} in {', '.join(found.floors)}: an arm scored 0 there before RL at every seed)"
+
+
+def per_seed_line(found: Estimate) -> str:
+    each = "; ".join(f"seed {s} {iv.format(signed=True)}" for s, iv in zip(found.seeds, found.per_seed, strict=True))
+    return f"Per seed (clusters resampled within the seed): {each}."
+
+
+def primary_lines(measured: Measured, experiment: ExperimentConfig, endpoint: Comparison) -> list[str]:
+    """The headline: the primary endpoint's verdict, its interval over seeds and each seed's estimate."""
+    declared = "declared in the experiment" if experiment.primary.against else "the default"
+    lines = [f"Primary endpoint ({declared}): {endpoint.describe(experiment.treatment)}{floor_note(endpoint)}.", ""]
+    found = None if endpoint.floor else measured.estimate(endpoint.per_seed)
+    word = FLOOR if endpoint.floor else verdict(found, experiment.min_seeds)
+    lines += [f"**Verdict: {question(endpoint, experiment)} {word}.**", ""]
+    if found is not None:
+        parts = "one seed: clusters resampled, runs not included"
+        if found.parts is not None:
+            parts = f"half-width from runs ±{found.parts[0]:.3f}, from the shared problems ±{found.parts[1]:.3f}"
+        seeds = ", ".join(map(str, found.seeds))
+        lines += [
+            f"{endpoint.describe(experiment.treatment)}: {found.format(signed=True)} ({LEVEL:.0%}; {parts}; "
+            f"seeds {seeds}; {found.problems} problems, {found.clusters} clusters).",
+            "",
+            per_seed_line(found),
+            "",
+        ]
+    return lines
+
+
+def secondary_lines(measured: Measured, experiment: ExperimentConfig, found: Sequence[Comparison]) -> list[str]:
+    """Every other comparison at the Bonferroni level, floors labelled, the primary's cell pointing up."""
+    main = primary(found, experiment)
+    counted = [c for c in found if c is not main and not c.floor]
+    level = bonferroni(LEVEL, len(counted))
+    columns = [*experiment.targets, MEAN]
+    lines = [
+        f"Secondary: Bonferroni over the {len(counted)} comparisons that are neither the primary nor floors, "
+        f"each interval at {level:.2%} (together at least {LEVEL:.0%}); a verdict needs {experiment.min_seeds} seeds.",
         "",
-        "Transfer, mean over targets: " + ("; ".join(evidence) or "no problem measured in every target") + ".",
+        "| difference | measure | " + " | ".join(t if t != MEAN else MEAN_COLUMN for t in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
     ]
+    for other in experiment.comparisons:
+        for measure, name in MEASURES.items():
+            row = {c.column: c for c in found if (c.other, c.measure) == (other, measure)}
+            texts = [secondary_text(measured, experiment, row[column], main, level) for column in columns]
+            lines.append(f"| {experiment.treatment} - {other} | {name} | " + " | ".join(texts) + " |")
+    lines.append("")
+    lines += [
+        f"Mean over targets of {c.describe(experiment.treatment)}{floor_note(c)}."
+        for c in found
+        if c.floors and not c.floor and c.column == MEAN
+    ]
+    return lines
+
+
+def secondary_text(
+    measured: Measured, experiment: ExperimentConfig, found: Comparison, main: Comparison | None, level: float
+) -> str:
+    if found is main:
+        return "**primary** (above)"
+    if found.floor:
+        return FLOOR
+    estimated = measured.estimate(found.per_seed, level)
+    if estimated is None:
+        return "-"
+    most = measured.most(found.targets)
+    return f"{shown(estimated, most, signed=True)} {verdict(estimated, experiment.min_seeds)}"
+
+
+def seed_lines(measured: Measured, experiment: ExperimentConfig) -> list[str]:
+    """The seeds each arm has after RL; a comparison uses the seeds both arms have, and says so when they differ."""
+    arms = [experiment.treatment, *experiment.comparisons]
+    have = {arm: measured.arm_seeds(arm) for arm in arms}
+    lines = [
+        "Seeds measured after RL: "
+        + "; ".join(f"{a} {', '.join(map(str, s)) or 'none'}" for a, s in have.items())
+        + "."
+    ]
+    for other in experiment.comparisons:
+        ours = have[experiment.treatment]
+        if ours != have[other]:
+            shared = sorted(set(ours) & set(have[other]))
+            lines.append(
+                f"**Unequal seeds**: {experiment.treatment} - {other} is compared on the seeds both have, "
+                f"{', '.join(map(str, shared)) or 'none'}."
+            )
+    return lines
+
+
+def comparison_lines(measured: Measured, experiment: ExperimentConfig) -> list[str]:
+    """The primary endpoint (the answer), then the secondary comparisons, then the seeds they rest on."""
+    found = comparisons(measured, experiment)
+    endpoint = primary(found, experiment)
+    lines = ["## The primary question", ""]
+    lines += (
+        primary_lines(measured, experiment, endpoint) if endpoint else ["No primary endpoint: nothing compared.", ""]
+    )
+    lines += [f"## Secondary: {experiment.treatment} against the other arms, paired per problem", ""]
+    lines += [*secondary_lines(measured, experiment, found), "", *seed_lines(measured, experiment), ""]
     return lines
 
 
@@ -224,17 +301,17 @@ def alignment_table(reports: dict) -> list[str]:
     return lines
 
 
-def plot_pass_at_1(cells: Cells, rows: Sequence[tuple[str, str]], languages: Sequence[str], path: Path) -> None:
+def plot_pass_at_1(measured: Measured, rows: Sequence[tuple[str, str]], languages: Sequence[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(2 + 1.2 * len(languages), 4), dpi=100)
     width = 0.8 / max(len(rows), 1)
     for i, (arm, point) in enumerate(rows):
-        found = [interval(cell(cells, arm, point, lang)) for lang in languages]
+        found = [measured.estimate(measured.seeds(arm, point, lang)) for lang in languages]
         means = [iv.mean if iv else 0.0 for iv in found]
         errors = [[iv.mean - iv.low if iv else 0.0 for iv in found], [iv.high - iv.mean if iv else 0.0 for iv in found]]
         x = [j + (i - (len(rows) - 1) / 2) * width for j in range(len(languages))]
         ax.bar(x, means, width, yerr=errors, label=f"{arm}/{point}", capsize=2)
     ax.set_xticks(range(len(languages)), languages)
-    ax.set_ylabel(f"pass@1 ({LEVEL:.0%} bootstrap interval over problems)")
+    ax.set_ylabel(f"pass@1 ({LEVEL:.0%} interval over seeds and clusters)")
     ax.legend(fontsize=7, ncol=2)
     path.write_bytes(png_bytes(fig))
 
@@ -264,20 +341,20 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
     out = Path(experiment.output_dir)
     stages = plan(experiment)
     evaluated = evaluations(stages)
-    cells = collect(evaluated)
-    rows, languages = rows_of(cells), measured_languages(cells)
+    measured = collect(evaluated)
+    rows, languages = rows_of(measured), measured_languages(measured)
     transferred = [experiment.source_language, *experiment.targets]
     lines = [f"# Experiment `{experiment.name}`", "", f"- command: `{command}`", f"- started: {started}"]
     lines += [f"- wall time of this invocation: {wall_s / 60:.1f} min; {stage_time(stages)}"]
-    lines += [f"- seeds: {experiment.seeds}; source language: {experiment.source_language}", "", METHOD, ""]
-    lines += ["## pass@1 per language", "", *pass_table(cells, rows, languages), "", problem_counts(cells, languages)]
-    lines += [""]
-    if experiment.rl_config:
-        lines += ["## Transfer: pass@1 after RL minus before RL, paired per problem", ""]
-        lines += [*transfer_table(cells, experiment, transferred), ""]
+    lines += [f"- seeds: {experiment.seeds}; source language: {experiment.source_language}", ""]
+    lines += [method(experiment), ""]
     if experiment.rl_config and experiment.comparisons:
-        lines += [f"## {experiment.treatment} against the other arms, paired per problem", ""]
-        lines += [*verdict_lines(cells, experiment), ""]
+        lines += comparison_lines(measured, experiment)
+    lines += ["## pass@1 per language", "", *pass_table(measured, rows, languages), ""]
+    lines += [problem_counts(measured, languages), ""]
+    if experiment.rl_config:
+        lines += ["## Transfer: pass@1 after RL minus before RL, paired per problem (descriptive)", ""]
+        lines += [*transfer_table(measured, experiment, transferred), ""]
     lines += further_lines(stages, experiment)
     lines += budget_lines(stages, experiment)
     ran = collect(evaluated, ran_to_end)
@@ -291,10 +368,10 @@ def write_report(experiment: ExperimentConfig, command: str, started: str, wall_
         lines += ["## Alignment: cross-language retrieval, mean over language pairs (mean pooling)", ""]
         lines += [*alignment_table(reports), ""]
         plot_alignment_curves(reports, out / "alignment.png")
-    plot_pass_at_1(cells, rows, languages, out / "pass_at_1.png")
+    plot_pass_at_1(measured, rows, languages, out / "pass_at_1.png")
     report = out / "report.md"
     report.write_text("\n".join(lines))
-    log_to_tensorboard(out, report, cells, experiment)
+    log_to_tensorboard(out, report, measured, experiment)
     return report
 
 
@@ -313,7 +390,7 @@ def budget_lines(stages: Sequence[Stage], experiment: ExperimentConfig) -> list[
     return lines
 
 
-def log_to_tensorboard(out: Path, report: Path, cells: Cells, experiment: ExperimentConfig) -> None:
+def log_to_tensorboard(out: Path, report: Path, measured: Measured, experiment: ExperimentConfig) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(out / "tb")) as writer:
@@ -322,6 +399,6 @@ def log_to_tensorboard(out: Path, report: Path, cells: Cells, experiment: Experi
             writer.add_image(png.stem, png_to_rgb(png.read_bytes()), dataformats="HWC")
         for arm in experiment.arms:
             for lang in experiment.targets:
-                deltas = transfer(cells, arm, lang, experiment.arms)
-                if deltas:
-                    writer.add_scalar(f"transfer/{arm}/{lang}", statistics.mean(deltas.values()))
+                found = measured.estimate(measured.transfer(arm, lang, experiment.arms))
+                if found is not None:
+                    writer.add_scalar(f"transfer/{arm}/{lang}", found.mean)
