@@ -23,6 +23,9 @@ class PromptItem:
     language: str
     prompt: str
     variant: Variant
+    cluster: str = ""
+    """Its problem's cluster (family or composition), the unit the experiment's statistics resample; "" names
+    none (the problem is its own)."""
 
 
 @runtime_checkable

@@ -29,6 +29,8 @@ class Job:
     sample: int
     prompt: str
     variant: object
+    cluster: str = ""
+    """The problem's cluster, which its records carry for the experiment's statistics; "" names none."""
 
     def seed(self, base: int) -> int:
         key = f"{base}/{self.language}/{self.task_id}/{self.sample}".encode()
@@ -46,7 +48,7 @@ Generate = Callable[[Sequence[Request]], Iterable[tuple[int, Completion]]]
 def jobs_for(sets: dict[str, Sequence], n: int) -> list[Job]:
     """Every (language, problem, sample) of evaluation sets of PromptItems, in a fixed order."""
     return [
-        Job(lang, item.task_id, s, item.prompt, item.variant)
+        Job(lang, item.task_id, s, item.prompt, item.variant, item.cluster)
         for lang in sorted(sets)
         for item in sets[lang]
         for s in range(n)
@@ -74,6 +76,7 @@ def record(job: Job, completion: str, code: str, result: object) -> dict:
     return {
         "language": job.language,
         "task_id": job.task_id,
+        "cluster": job.cluster or job.task_id,
         "sample": job.sample,
         "completion": completion,
         "code": code,
