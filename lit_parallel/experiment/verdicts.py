@@ -83,13 +83,12 @@ def secondary_lines(measured: Measured, experiment: ExperimentConfig, found: Seq
             row = {c.column: c for c in found if (c.other, c.measure) == (other, measure)}
             texts = [secondary_text(measured, experiment, row[column], main, level) for column in columns]
             lines.append(f"| {experiment.treatment} - {other} | {name} | " + " | ".join(texts) + " |")
-    lines.append("")
-    lines += [
+    notes = [
         f"Mean over targets of {c.describe(experiment.treatment)}{floor_note(c)}."
         for c in found
         if c.floors and not c.floor and c.column == MEAN
     ]
-    return lines
+    return lines + (["", *notes] if notes else [])
 
 
 def secondary_text(
