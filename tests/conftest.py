@@ -1,10 +1,21 @@
 """Fixtures shared across test files."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 from lit_parallel.modeling import PACKAGED, load_tokenizer
+
+# The seeds every learning test runs at: 0 in CI; `LIT_PARALLEL_LEARNING_SEEDS=0,1,2,3,4 pytest -k learn` tells
+# how often each passes over more draws.
+LEARNING_SEEDS = [int(s) for s in os.environ.get("LIT_PARALLEL_LEARNING_SEEDS", "0").split(",")]
+
+
+@pytest.fixture(params=LEARNING_SEEDS, ids=lambda seed: f"seed{seed}")
+def learning_seed(request) -> int:
+    """The seed of a test that asserts learning."""
+    return request.param
 
 
 @pytest.fixture(scope="session")

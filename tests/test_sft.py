@@ -32,8 +32,9 @@ def mean_loss(module, datamodule) -> float:
     return sum(losses) / len(losses)
 
 
-def test_tiny_qlora_fit_halves_the_loss_moves_only_lora_and_saves_a_loadable_adapter(tmp_path):
-    cli = tiny_run(tmp_path, "--trainer.max_steps=30", "--data.init_args.mixture.num_examples=8")
+def test_tiny_qlora_fit_learns_halves_the_loss_moves_only_lora_and_saves_a_loadable_adapter(tmp_path, learning_seed):
+    overrides = [f"--seed_everything={learning_seed}", f"--data.init_args.mixture.seed={learning_seed}"]
+    cli = tiny_run(tmp_path, "--trainer.max_steps=30", "--data.init_args.mixture.num_examples=8", *overrides)
     module, dm = cli.model, cli.datamodule
     module.configure_model()
     dm.setup("fit")
