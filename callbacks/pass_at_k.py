@@ -23,6 +23,7 @@ from lit_parallel.evaluation import jobs_for, run_jobs, summarize
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.figures import plt, png_bytes, png_to_rgb
 from lit_parallel.generation import SamplingSpec, generate
+from lit_parallel.modules.devices import fit_execution
 from lit_parallel.modules.run_dir import run_directory
 from lit_parallel.progress import Progress
 
@@ -86,7 +87,7 @@ class PassAtK(L.Callback):
             return module.executor, module.execution
         spec = self.execution or ExecutionSpec()
         if self._own is None:
-            self._own = spec.executor()
+            self._own = fit_execution(spec, module.device, module.trainer.num_devices).executor()
         return self._own, spec
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -120,7 +121,9 @@ class PassAtK(L.Callback):
         add_special = not data.style.chat
         engine = partial(generate, model, data.tokenizer, spec=self.sampling, add_special_tokens=add_special)
         executor, spec = self.executor(module)
-        with Progress(self.name, len(jobs)) as progress:
+        # Under the fit's precision (bf16-mixed: autocast), as its training steps are: evaluation measures the
+        # numbers training computes, at the speed it computes them.
+        with Progress(self.name, len(jobs)) as progress, trainer.precision_plugin.forward_context():
             mine = run_jobs(jobs, engine, executor, self.sampling, progress)
         model.train(was_training)
         records = gather(trainer, mine)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-import lightning as L
+import torch
 from lightning.pytorch import strategies
+from lightning.pytorch.strategies import Strategy
 
 from lit_parallel.errors import DataError
-from lit_parallel.execution import ExecutionSpec, Executor
+from lit_parallel.execution import ExecutionSpec
 from lit_parallel.modeling import ModelSpec
 
 SHARDED = tuple(
@@ -21,11 +22,10 @@ SHARDED = tuple(
 """Strategies that shard the weights across ranks (the installed Lightning's)."""
 
 
-def refuse_sharding(trainer: L.Trainer, spec: ModelSpec, rl: bool) -> None:
+def refuse_sharding(strategy: Strategy, spec: ModelSpec, rl: bool) -> None:
     """DataError naming DDP when the fit's strategy shards weights and the module cannot run so: RL at
     all (its ranks run different numbers of backward passes, which FSDP's collectives cannot), SFT with
     4-bit or 8-bit base weights (bitsandbytes' packed tensors are not sharded here)."""
-    strategy = trainer.strategy
     if not isinstance(strategy, SHARDED):
         return
     name = type(strategy).__name__
@@ -41,11 +41,10 @@ def refuse_sharding(trainer: L.Trainer, spec: ModelSpec, rl: bool) -> None:
         )
 
 
-def fit_executor(spec: ExecutionSpec, trainer: L.Trainer) -> Executor:
-    """The fit's executor. When the model is on a GPU, its default (one worker per core) leaves a core
-    to each GPU process of the machine, whose thread launches every kernel: a program judged on that
-    core would hold the GPU idle."""
-    if spec.workers is None and trainer.strategy.root_device.type == "cuda":
-        cores = os.cpu_count() or 1
-        spec = replace(spec, workers=max(1, cores // max(1, trainer.num_devices) - 1))
-    return spec.executor()
+def fit_execution(spec: ExecutionSpec, device: torch.device, processes: int) -> ExecutionSpec:
+    """The execution spec of a fit with its model on ``device`` and ``processes`` such processes on this
+    machine. On a GPU, the default workers (one per core) leave a core to each process, whose thread
+    launches every kernel: a program judged on that core would hold the GPU idle."""
+    if spec.workers is not None or device.type != "cuda":
+        return spec
+    return replace(spec, workers=max(1, (os.cpu_count() or 1) // max(1, processes) - 1))

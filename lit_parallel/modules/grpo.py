@@ -31,7 +31,7 @@ from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.generation import SamplingSpec, generate
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
-from lit_parallel.modules.devices import fit_executor, refuse_sharding
+from lit_parallel.modules.devices import fit_execution, refuse_sharding
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 from lit_parallel.modules.rl_losses import (
     Aggregation,
@@ -129,13 +129,13 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         return build_optimizer(self, self.optim, self.trainer.estimated_stepping_batches)
 
     def setup(self, stage: str) -> None:
-        refuse_sharding(self.trainer, self.spec, rl=True)
+        refuse_sharding(self.trainer.strategy, self.spec, rl=True)
 
     def on_fit_start(self) -> None:
         if self.trainer.precision == "16-mixed":
             raise ValueError("GRPOModule: use precision bf16-mixed or 32 (fp16 loss scaling is not supported)")
         if self.executor is None:
-            self.executor = fit_executor(self.execution, self.trainer)
+            self.executor = fit_execution(self.execution, self.device, self.trainer.num_devices).executor()
 
     def teardown(self, stage: str) -> None:
         if self.executor is not None:

@@ -87,7 +87,7 @@ class SFTModule(AdapterCheckpoints, L.LightningModule):
         self._step_started = 0.0
 
     def setup(self, stage: str) -> None:
-        refuse_sharding(self.trainer, self.spec, rl=False)
+        refuse_sharding(self.trainer.strategy, self.spec, rl=False)
 
     def configure_model(self) -> None:
         if self.model is None:
