@@ -20,7 +20,7 @@ from lit_parallel.execution import ExecutionSpec, Executor, Limits
 from lit_parallel.modeling import PACKAGED, check_source, load_tokenizer
 from lit_parallel.problems.loading import load_problems
 from lit_parallel.problems.schema import reference_programs
-from lit_parallel.problems.synthetic.stats import family_table
+from lit_parallel.problems.synthetic.stats import set_table
 from lit_parallel.progress import Progress
 
 
@@ -60,11 +60,13 @@ def run_stats(args: argparse.Namespace) -> int:
     header = ["language", "problems", "train", "eval", "solutions", "tested", "solution tokens", "mean"]
     print(format_table(header, rows))
     sizes = Counter(len(p.parallel_group()) for p in problems)
-    print(f"\n{len(problems)} problems ({Counter(p.split for p in problems)['eval']} eval); parallel-group sizes:")
+    clusters = len({p.cluster for p in problems})
+    evaluated = Counter(p.split for p in problems)["eval"]
+    print(f"\n{len(problems)} problems ({evaluated} eval) in {clusters} clusters; parallel-group sizes:")
     print(format_table(["solutions per problem", "problems"], sorted(sizes.items(), reverse=True)))
-    families = family_table(problems, tokenizer)
-    if families:
-        print("\nper family (synthetic):\n" + format_table(*families))
+    sets = set_table(problems)
+    if sets:
+        print("\nper set (synthetic), distinct programs whitespace-normalised:\n" + format_table(*sets))
     return 0
 
 

@@ -74,6 +74,13 @@ class Problem:
     title: str = ""
     source: str = field(default="", compare=False)
     """Where it was read from (file:line), for messages."""
+    cluster: str = ""
+    """The unit that statistics resample (problems of one cluster are alike: a synthetic family or
+    composition); the task's own id when the source names none."""
+
+    def __post_init__(self) -> None:
+        if not self.cluster:
+            object.__setattr__(self, "cluster", self.task_id)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -143,6 +150,9 @@ def problem_from_record(record: object, where: str) -> Problem:
     split = record.get("split", "train")
     if split not in SPLITS:
         raise DataError(f"{where}: field 'split' must be one of {SPLITS}, not {split!r}")
+    cluster = record.get("cluster", "")
+    if not isinstance(cluster, str):
+        raise DataError(f"{where}: field 'cluster' must be str, not {type(cluster).__name__}")
     difficulty = record.get("difficulty")
     if difficulty is not None and (not isinstance(difficulty, int) or isinstance(difficulty, bool)):
         raise DataError(f"{where}: field 'difficulty' must be int")
@@ -152,7 +162,8 @@ def problem_from_record(record: object, where: str) -> Problem:
         if not isinstance(code, str):
             raise DataError(f"{where}: field 'solutions.{name}' must be a string")
         variants[language] = Variant(language, description, code, tests)
-    return Problem(task_id, description, variants, split, difficulty, str(record.get("title", "")), where)
+    title = str(record.get("title", ""))
+    return Problem(task_id, description, variants, split, difficulty, title, where, cluster)
 
 
 def problem_record(problem: Problem) -> dict:
@@ -163,7 +174,8 @@ def problem_record(problem: Problem) -> dict:
     tests = {variant.io_tests for variant in problem.variants.values()}
     if len(tests) != 1 or not next(iter(tests)) or any(v.completion for v in problem.variants.values()):
         raise DataError(f"{problem.source}: problem {problem.task_id!r}: the project's format holds io problems only")
-    optional = {"title": problem.title or None, "difficulty": problem.difficulty}
+    cluster = problem.cluster if problem.cluster != problem.task_id else None
+    optional = {"title": problem.title or None, "difficulty": problem.difficulty, "cluster": cluster}
     return {
         "task_id": problem.task_id,
         **{key: value for key, value in optional.items() if value is not None},

@@ -1,9 +1,12 @@
-"""A graded synthetic parallel corpus: small stdin/stdout problems solved in ten languages.
+"""A synthetic parallel corpus that measures generalization: thousands of distinct stdin/stdout
+programs in ten languages, split by program (see :mod:`.generate`).
 
-The dataset SPEC is ``synthetic[:N][@SEED][#SELECT]``: N instances of the trained families (default
-2250, every 10th in the eval split) plus the held-out families' instances (N/18, all eval), drawn
-from SEED (default 0). SELECT keeps ``trained`` or ``heldout`` families, or a comma-separated list
-of family names; the instances kept are the same as in the whole corpus.
+The dataset SPEC is ``synthetic[:N][@SEED][#SELECT]``: N training instances (default 6000) and N/10
+in each of the three eval sets, drawn from SEED (default 0). SELECT is a comma-separated list of
+``train``, ``unseen`` (a: unseen programs of trained skills), ``compositions`` (b: unseen compositions
+of trained parts), ``heldout`` (c: held-out skills), ``trained`` (train and unseen: what a fit trains on
+and evaluates), and family names (only their instances, of the sets named or all); the instances kept
+are the same as in the whole corpus.
 """
 
 from __future__ import annotations
@@ -12,30 +15,48 @@ import re
 
 from lit_parallel.errors import DataError
 from lit_parallel.problems.schema import Problem
-from lit_parallel.problems.synthetic.generate import HELD_OUT, LANGUAGES, REGISTRY, Corpus, family_of
+from lit_parallel.problems.synthetic.family import REGISTRY
+from lit_parallel.problems.synthetic.generate import EVAL_SETS, HELD_OUT, LANGUAGES, SETS, Corpus, set_of
 
 SPEC = re.compile(r"synthetic(?::(?P<size>[^@#]*))?(?:@(?P<seed>[^#]*))?(?:#(?P<select>.*))?")
-SPEC_HELP = "synthetic[:N][@SEED][#trained|heldout|FAMILY,...] (the generated corpus, 57 families in 10 languages)"
+SELECTIONS = {**{name: (name,) for name in SETS}, "trained": ("train", "unseen")}
+SPEC_HELP = (
+    "synthetic[:N][@SEED][#trained|train|unseen|compositions|heldout|FAMILY,...] (the generated corpus: N "
+    "training programs, N/10 in each eval set, 10 languages)"
+)
 
 
 def is_synthetic(spec: str) -> bool:
     return SPEC.fullmatch(spec) is not None
 
 
-def parse_synthetic(spec: str) -> tuple[Corpus, list[str] | None]:
-    """The corpus and the families (None: all) ``spec`` names; DataError says what is wrong with it."""
+def parse_synthetic(spec: str) -> tuple[Corpus, list[str], list[str]]:
+    """The corpus, the sets and the families (empty: every one) ``spec`` names; DataError says what is
+    wrong with it, a corpus too small to fill a named set included."""
     match = SPEC.fullmatch(spec)
     if match is None:
         raise DataError(f"{spec}: a synthetic dataset is {SPEC_HELP.split(' (')[0]}")
-    size = _number(spec, match["size"], "size", Corpus.size, minimum=1)
-    seed = _number(spec, match["seed"], "seed", Corpus.seed, minimum=0)
-    return Corpus(size, seed), _families(spec, match["select"])
+    corpus = Corpus(_number(spec, match["size"], "size", Corpus.size, 1), _number(spec, match["seed"], "seed", 0, 0))
+    sets, names = _select(spec, match["select"])
+    empty = [name for name in sets if corpus.counts()[name] == 0]
+    if empty:
+        raise DataError(
+            f"{spec}: a corpus of {corpus.size} training instances has no {empty[0]} instances "
+            f"(each eval set holds N/10: N must be at least 10)"
+        )
+    return corpus, sets, names
 
 
 def load_synthetic(spec: str) -> list[Problem]:
     """The problems ``spec`` names, each with a reference solution in every one of LANGUAGES."""
-    corpus, names = parse_synthetic(spec)
-    return corpus.problems(names)
+    corpus, sets, names = parse_synthetic(spec)
+    problems = corpus.problems(sets)
+    if not names:
+        return problems
+    missing = set(names) - {p.cluster for p in problems}
+    if missing:
+        raise DataError(f"{spec}: a corpus of {corpus.size} training instances has no instance of {min(missing)!r}")
+    return [p for p in problems if p.cluster in names]
 
 
 def _number(spec: str, text: str | None, what: str, default: int, minimum: int) -> int:
@@ -47,28 +68,32 @@ def _number(spec: str, text: str | None, what: str, default: int, minimum: int) 
     return int(text)
 
 
-def _families(spec: str, select: str | None) -> list[str] | None:
+def _select(spec: str, select: str | None) -> tuple[list[str], list[str]]:
+    """(the sets to generate, the families to keep of them)."""
     if select is None:
-        return None
-    if select == "trained":
-        return [name for name in REGISTRY if name not in HELD_OUT]
-    if select == "heldout":
-        return list(HELD_OUT)
-    names = [name.strip() for name in select.split(",")]
-    for name in names:
-        if name not in REGISTRY:
-            raise DataError(f"{spec}: unknown family {name!r} (known: trained, heldout, {', '.join(REGISTRY)})")
-    return names
+        return list(SETS), []
+    sets, names = [], []
+    for term in (t.strip() for t in select.split(",")):
+        if term in SELECTIONS:
+            sets += [name for name in SELECTIONS[term] if name not in sets]
+        elif term in REGISTRY:
+            names.append(term)
+        else:
+            known = ", ".join(SELECTIONS) + ", or a family: " + ", ".join(REGISTRY)
+            raise DataError(f"{spec}: unknown eval set or family {term!r} (known: {known})")
+    return sets or list(SETS), names
 
 
 __all__ = [
+    "EVAL_SETS",
     "HELD_OUT",
     "LANGUAGES",
     "REGISTRY",
+    "SETS",
     "SPEC_HELP",
     "Corpus",
-    "family_of",
     "is_synthetic",
     "load_synthetic",
     "parse_synthetic",
+    "set_of",
 ]

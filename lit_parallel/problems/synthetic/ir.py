@@ -13,6 +13,7 @@ Expressions are built with Python operators (``a + b``, ``a < b``, ``a & b`` for
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 INT, STR, CHAR, BOOL, LIST = "int", "str", "char", "bool", "list"
 
@@ -260,38 +261,47 @@ class Solution:
     def fields(self) -> list[Field]:
         return [f for line in self.lines for f in line]
 
+    @cached_property
+    def calls(self) -> set[str]:
+        """The built-ins the body calls (every backend asks: walked once)."""
+        return {n.name for n in walk(self.body) if isinstance(n, Call)}
 
-def walk(node: object):
-    """Every node below ``node`` (statements, expressions and lists of them), ``node`` first."""
-    yield node
-    children: list = []
+    @cached_property
+    def names(self) -> set[str]:
+        """The variables the body mentions."""
+        return {n.name for n in walk(self.body) if isinstance(n, Var)}
+
+
+def children(node: object) -> list:
+    """The statements, expressions and lists of them directly below ``node``."""
     if isinstance(node, list | tuple):
-        children = list(node)
-    elif isinstance(node, Bin):
-        children = [node.left, node.right]
-    elif isinstance(node, At):
-        children = [node.seq, node.index]
-    elif isinstance(node, Call):
-        children = list(node.args)
-    elif isinstance(node, Let | Set):
-        children = [node.var, node.value]
-    elif isinstance(node, For):
-        children = [node.start, node.stop, node.body]
-    elif isinstance(node, While):
-        children = [node.cond, node.body]
-    elif isinstance(node, If):
-        children = [node.cond, node.then, node.orelse]
-    elif isinstance(node, Print):
-        children = list(node.items)
-    elif isinstance(node, Write):
-        children = [node.item]
-    for child in children:
-        yield from walk(child)
+        return list(node)
+    if isinstance(node, Bin):
+        return [node.left, node.right]
+    if isinstance(node, At):
+        return [node.seq, node.index]
+    if isinstance(node, Call):
+        return list(node.args)
+    if isinstance(node, Let | Set):
+        return [node.var, node.value]
+    if isinstance(node, For):
+        return [node.start, node.stop, node.body]
+    if isinstance(node, While):
+        return [node.cond, node.body]
+    if isinstance(node, If):
+        return [node.cond, node.then, node.orelse]
+    if isinstance(node, Print):
+        return list(node.items)
+    if isinstance(node, Write):
+        return [node.item]
+    return []
 
 
-def calls_used(body: list) -> set[str]:
-    return {n.name for n in walk(body) if isinstance(n, Call)}
-
-
-def names_used(body: list) -> set[str]:
-    return {n.name for n in walk(body) if isinstance(n, Var)}
+def walk(node: object) -> list:
+    """Every node below ``node`` (statements, expressions and lists of them), ``node`` first."""
+    nodes, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        nodes.append(current)
+        stack.extend(reversed(children(current)))
+    return nodes

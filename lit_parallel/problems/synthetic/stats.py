@@ -1,4 +1,5 @@
-"""``data stats`` per synthetic family: instances by split, languages, solution tokens."""
+"""``data stats`` of the synthetic corpus: per set, its instances, clusters, distinct programs per
+language, and how many of its instances have a program equal to a training instance's."""
 
 from __future__ import annotations
 
@@ -6,39 +7,35 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from lit_parallel.problems.schema import Problem
-from lit_parallel.problems.synthetic.generate import HELD_OUT, REGISTRY, family_of
-
-HEADER = ["family", "skill", "level", "held out", "train", "eval", "languages", "python tokens", "all tokens"]
+from lit_parallel.problems.synthetic.generate import SETS, normalized, set_of
 
 
-def family_table(problems: Sequence[Problem], tokenizer: object) -> tuple[list[str], list[list[object]]] | None:
-    """Header and one row per family of the synthetic problems among ``problems``, plus a total row
-    (None when there are none). Token counts are of the reference solutions, with ``tokenizer``."""
-    by_family: dict[str, list[Problem]] = defaultdict(list)
+def set_table(problems: Sequence[Problem]) -> tuple[list[str], list[list[object]]] | None:
+    """Header (a column per synthetic set among ``problems``) and rows: instances, clusters, instances
+    of which any language's program equals a program of a training instance loaded with them ("-"
+    when none is), then distinct programs per language. Programs are compared whitespace-normalised.
+    None when no problem is synthetic."""
+    by_set: dict[str, list[Problem]] = defaultdict(list)
     for problem in problems:
-        name = family_of(problem.task_id)
+        name = set_of(problem.task_id)
         if name is not None:
-            by_family[name].append(problem)
-    if not by_family:
+            by_set[name].append(problem)
+    if not by_set:
         return None
-    rows, totals = [], [0] * 5
-    for name, group in by_family.items():
-        python = [p.variants["python"].solution for p in group if "python" in p.variants]
-        every = [v.solution for p in group for v in p.variants.values() if v.solution is not None]
-        counts = [
-            sum(p.split == "train" for p in group),
-            sum(p.split == "eval" for p in group),
-            len({lang for p in group for lang in p.variants}),
-            _tokens(tokenizer, python),
-            _tokens(tokenizer, every),
-        ]
-        family = REGISTRY[name]
-        rows.append([name, family.skill, family.difficulty, "yes" if name in HELD_OUT else "", *counts])
-        totals = [t + c for t, c in zip(totals, counts, strict=True)]
-    totals[2] = len({lang for p in problems if family_of(p.task_id) for lang in p.variants})
-    rows.append([f"{len(by_family)} families", "", "", sum(n in HELD_OUT for n in by_family), *totals])
-    return HEADER, rows
+    sets = [name for name in SETS if name in by_set]
+    trained = {normalized(code) for p in by_set.get("train", []) for code in p.parallel_group().values()}
 
+    def same_as_train(name: str) -> object:
+        if name == "train" or not trained:
+            return "-"
+        return sum(not trained.isdisjoint(map(normalized, p.parallel_group().values())) for p in by_set[name])
 
-def _tokens(tokenizer: object, texts: list[str]) -> int:
-    return sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]) if texts else 0
+    rows = [
+        ["instances", *(len(by_set[name]) for name in sets)],
+        ["clusters", *(len({p.cluster for p in by_set[name]}) for name in sets)],
+        ["same program as a train instance", *(same_as_train(name) for name in sets)],
+    ]
+    for lang in sorted({lang for group in by_set.values() for p in group for lang in p.variants}):
+        programs = [{normalized(p.variants[lang].solution) for p in by_set[s] if lang in p.variants} for s in sets]
+        rows.append([f"distinct {lang} programs", *map(len, programs)])
+    return ["", *sets], rows

@@ -31,7 +31,6 @@ from lit_parallel.problems.synthetic.ir import (
     Var,
     While,
     Write,
-    calls_used,
 )
 
 Text = tuple[str, int]
@@ -54,7 +53,7 @@ class Backend:
         self.refs: set[str] = set()
         self.loop_vars: set[str] = set()
         body = self.block(solution.body, self.body_depth)
-        return self.wrap(self.read(solution), body, calls_used(solution.body), solution)
+        return self.wrap(self.read(solution), body, solution.calls, solution)
 
     # Whole programs.
     def read(self, solution: Solution) -> list[str]:

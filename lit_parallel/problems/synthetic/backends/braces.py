@@ -14,9 +14,9 @@ from lit_parallel.problems.synthetic.ir import (
     Bin,
     Call,
     Expr,
+    Lit,
     Solution,
     Var,
-    names_used,
 )
 
 
@@ -243,7 +243,7 @@ class Go(Backend):
         return "fmt.Println()"
 
     def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
-        used = names_used(solution.body)
+        used = solution.names
         unused = [f"_ = {f.var.name}" for f in solution.fields if f.var.name not in used]
         imports = ["bufio", "fmt", "os", *(["strings"] if calls & {"upper", "lower", "repeat", "inset"} else [])]
         head = "package main\n\nimport (\n" + "".join(f'\t"{i}"\n' for i in imports) + ")\n\n"
@@ -290,7 +290,9 @@ class JavaScript(Backend):
         return out
 
     def print_(self, items: list[Expr]) -> str:
-        return f"console.log({', '.join(self.code(i) for i in items)});"
+        # String(): console.log writes a product that is zero with a negative factor as -0.
+        shown = [f"String({self.code(i)})" if i.type == INT and not isinstance(i, Lit) else self.code(i) for i in items]
+        return f"console.log({', '.join(shown)});"
 
     def write(self, item: Expr) -> str:
         return f"process.stdout.write(String({self.code(item)}));"
