@@ -1,21 +1,23 @@
-"""Checks of a command's arguments, run before it loads a model or runs anything.
+"""Generic checks of values read from configs and command lines, and where in a YAML file a key sits.
 
-Each check raises DataError ``<where>: <what>``: the flag or config key, then what is wrong with its
-value. The command prints it as one line and exits 2, with nothing written. A leaf module: it knows
-the error type and the language registry, nothing of models, data or Lightning.
+Each check raises DataError ``<where>: <what>``: the config key (as written in YAML and, with ``--``
+in front, as a flag), then what is wrong with its value. The specs call them from ``__post_init__``;
+the command prints the error as one line and exits 2, with nothing written. A leaf module: it knows the
+error type and the language registry, nothing of models, data or Lightning.
 """
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from lit_parallel.errors import DataError
-from lit_parallel.execution.errors import ExecutionError
-from lit_parallel.execution.languages import canonical_language, get_language
 
 
 @contextmanager
@@ -28,22 +30,59 @@ def prefixed(where: str) -> Iterator[None]:
 
 
 def data_error(exc: BaseException) -> DataError | None:
-    """The DataError that caused ``exc`` (LightningCLI wraps what a config's class raised), or None."""
+    """The DataError that caused ``exc`` (jsonargparse and LightningCLI wrap what a class raised), or None."""
     while exc is not None and not isinstance(exc, DataError):
         exc = exc.__cause__ or exc.__context__
     return exc
 
 
+def number(value: object, where: str) -> None:
+    """``value`` (None: not given) is a finite number."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataError(f"{where}: must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise DataError(f"{where}: must be a finite number, got {value}")
+
+
 def at_least(value: float | None, minimum: float, where: str) -> None:
-    """``value`` (None: not given) is at least ``minimum``."""
+    """``value`` (None: not given) is a finite number of at least ``minimum``."""
+    number(value, where)
     if value is not None and value < minimum:
         raise DataError(f"{where}: must be at least {minimum}, got {value}")
 
 
 def positive(value: float | None, where: str) -> None:
-    """``value`` (None: not given) is above 0."""
+    """``value`` (None: not given) is a finite number above 0."""
+    number(value, where)
     if value is not None and not value > 0:
         raise DataError(f"{where}: must be positive, got {value}")
+
+
+def fraction(value: float | None, where: str, open_low: bool = False) -> None:
+    """``value`` (None: not given) is in [0, 1], or in (0, 1] with ``open_low``."""
+    number(value, where)
+    if value is not None and not (0 < value <= 1 if open_low else 0 <= value <= 1):
+        raise DataError(f"{where}: must be in {'(' if open_low else '['}0, 1], got {value}")
+
+
+def choices(names: Sequence[str], known: Sequence[str], where: str) -> None:
+    """Every name is one of ``known``."""
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise DataError(f"{where}: unknown {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
+
+
+def shares(values: object, where: str) -> None:
+    """A mapping of names to non-negative numbers with a positive sum."""
+    if not isinstance(values, Mapping) or not values:
+        raise DataError(f"{where}: must map names to shares, got {values!r}")
+    for name, share in values.items():
+        if isinstance(share, bool) or not isinstance(share, int | float) or not share >= 0 or share == math.inf:
+            raise DataError(f"{where}: the share of {name!r} must be a non-negative number, got {share!r}")
+    if not sum(values.values()) > 0:
+        raise DataError(f"{where}: shares must have a positive sum, got {dict(values)}")
 
 
 def existing_file(path: str | Path | None, where: str) -> None:
@@ -73,6 +112,9 @@ def output_file(path: Path, where: str) -> None:
 def languages(names: Sequence[str] | None, where: str, runnable: bool = False) -> list[str] | None:
     """Registry names of ``names`` (None: not given); with ``runnable``, each must run here (a known
     executor language whose toolchain is installed)."""
+    from lit_parallel.execution.errors import ExecutionError
+    from lit_parallel.execution.languages import canonical_language
+
     if names is None:
         return None
     found = []
@@ -96,6 +138,9 @@ def registry_names(names: Sequence[str] | None, where: str, runnable: bool = Fal
 
 def runnable_here(name: str, where: str) -> None:
     """The executor can run ``name`` here: not a data-only language, its toolchain installed."""
+    from lit_parallel.execution.errors import ExecutionError
+    from lit_parallel.execution.languages import get_language
+
     try:
         language = get_language(name)
     except ExecutionError:
@@ -106,104 +151,57 @@ def runnable_here(name: str, where: str) -> None:
         )
 
 
-def shares(values: object, where: str) -> None:
-    """A mapping of names to non-negative numbers with a positive sum."""
-    if not isinstance(values, Mapping) or not values:
-        raise DataError(f"{where}: must map names to shares, got {values!r}")
-    for name, share in values.items():
-        if isinstance(share, bool) or not isinstance(share, int | float) or share < 0:
-            raise DataError(f"{where}: the share of {name!r} must be a non-negative number, got {share!r}")
-    if not sum(values.values()) > 0:
-        raise DataError(f"{where}: shares must have a positive sum, got {dict(values)}")
+def read_yaml(path: str | Path) -> object:
+    """The YAML document of ``path``; a syntax error is one DataError naming the file and line."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "not YAML"
+        raise DataError(f"{path}:{mark.line + 1 if mark else '?'}: not YAML ({problem})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as text ({exc.__class__.__name__})") from None
 
 
-def choices(names: Sequence[str], known: Sequence[str], where: str) -> None:
-    """Every name is one of ``known``."""
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise DataError(f"{where}: unknown {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
+def key_line(path: str | Path, key: str) -> int | None:
+    """The line of ``path`` where the dotted ``key`` is written: the first mapping key path that ends
+    with it (``sampling.top_p`` finds ``model.init_args.sampling.top_p``), or None."""
+    try:
+        root = yaml.compose(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    wanted = [part for part in re.split(r"\.|\[\d+\]", key) if part]
+    found: list[int] = []
+
+    def walk(node: yaml.Node, above: list[str]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for name, value in node.value:
+                here = [*above, str(name.value)]
+                if here[-len(wanted) :] == wanted:
+                    found.append(name.start_mark.line + 1)
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item, above)
+
+    if root is not None and wanted:
+        walk(root, [])
+    return min(found) if found else None
 
 
-def pass_at_k(ks: Sequence[int], n: int) -> None:
-    """``--n`` samples per problem give pass@k for each ``--k`` from 1 to n."""
-    at_least(n, 1, "--n")
-    for k in ks:
-        at_least(k, 1, "--k")
-        if k > n:
-            raise DataError(f"--k: pass@{k} needs at least {k} samples per problem, but --n is {n}")
+MESSAGE_KEY = re.compile(r"(?:field '([^']+)'|([A-Za-z_][\w.\[\]]*))[: ]")
 
 
-def nonempty_sets(sets: Mapping[str, Sequence[object]], where: str) -> None:
-    """Every language of ``sets`` has something to evaluate: an empty one would report a nan as a result."""
-    empty = [lang for lang, items in sets.items() if not items]
-    if empty:
-        raise DataError(f"{where}: no evaluation problem with tests in {', '.join(empty)}")
-    if not sets:
-        raise DataError(f"{where}: the datasets have no evaluation problem")
-
-
-def execution(args: argparse.Namespace) -> None:
-    """``--workers`` and ``--timeout`` of a command that runs programs."""
-    at_least(args.workers, 1, "--workers")
-    positive(args.timeout, "--timeout")
-
-
-def check_exec(args: argparse.Namespace) -> None:
-    """``lit-parallel exec``."""
-    existing_file(args.input, "--input")
-    output_file(args.output, "--output")
-    execution(args)
-    positive(args.memory_mb, "--memory-mb")
-
-
-def check_data(args: argparse.Namespace) -> None:
-    """``lit-parallel data verify|stats``: verify runs the solutions, so its languages must run here."""
-    runs = args.data_command == "verify"
-    languages(args.languages, "--languages", runnable=runs)
-    if runs:
-        execution(args)
-
-
-def check_evaluate(args: argparse.Namespace) -> None:
-    """``lit-parallel evaluate``: the evaluated languages are run, the targets must be among them."""
-    evaluated = languages(args.languages, "--languages", runnable=True)
-    targets = languages(args.targets, "--targets", runnable=True)
-    if evaluated and targets:
-        choices(targets, evaluated, "--targets")
-    pass_at_k(args.k, args.n)
-    at_least(args.limit, 1, "--limit")
-    at_least(args.devices, 1, "--devices")
-    sampling(args)
-    execution(args)
-    output_file(args.output, "--output")
-
-
-def sampling(args: argparse.Namespace) -> None:
-    """``--temperature``, ``--top-p``, ``--max-new-tokens`` and ``--batch-size`` of a command that samples."""
-    at_least(args.temperature, 0, "--temperature")
-    if not 0 < args.top_p <= 1:
-        raise DataError(f"--top-p: must be in (0, 1], got {args.top_p}")
-    at_least(args.max_new_tokens, 1, "--max-new-tokens")
-    at_least(args.batch_size, 1, "--batch-size")
-
-
-def check_translate(args: argparse.Namespace) -> None:
-    """``lit-parallel data translate``: the targets are judged here, so they must run here."""
-    languages(args.to, "--to", runnable=True)
-    languages([args.source], "--from")
-    at_least(args.limit, 1, "--limit")
-    at_least(args.samples, 1, "--samples")
-    sampling(args)
-    execution(args)
-    existing_file(args.candidates, "--candidates")
-    output_file(args.output, "--output")
-
-
-def check_align(args: argparse.Namespace) -> None:
-    """``lit-parallel align``: nothing runs, so data-only languages may be compared too."""
-    languages(args.languages, "--languages")
-    at_least(args.limit, 2, "--limit")
-    at_least(args.batch_size, 1, "--batch-size")
-    at_least(args.max_length, 2, "--max-length")
-    existing_file(args.compare, "--compare")
-    output_file(args.output, "--output")
+def located(message: str, files: Sequence[str | Path]) -> str:
+    """``message`` with the config file (and line) in front that holds the key it starts with; the
+    files of ``files`` (last one wins, as later configs override earlier ones), else the message."""
+    match = MESSAGE_KEY.match(message)
+    if match is None or not files:
+        return message
+    key = match.group(1) or match.group(2)
+    for path in reversed(files):
+        if (line := key_line(path, key)) is not None:
+            return f"{path}:{line}: {message}"
+    return message

@@ -33,6 +33,8 @@ from transformers import DynamicCache
 from transformers.cache_utils import Cache, CacheLayerMixin
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
+from lit_parallel import checks
+
 # transformers 5.24 renamed the forward's and the output's `past_key_values` to `cache` (the old name warns
 # there); the one name this installation speaks, so that every version the project declares runs.
 CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
@@ -40,19 +42,29 @@ CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "
 
 @dataclass
 class SamplingSpec:
-    """How completions are drawn."""
+    """How completions are drawn. Every config holds it under the key ``sampling`` (a fit's RL module and
+    PassAtK callbacks, the ``evaluate`` and ``data translate`` commands), which its errors name."""
 
     n: int = 1
     """Samples per problem."""
     temperature: float = 0.0
     """0 is greedy decoding (pass@1 only makes sense with n=1 then)."""
     top_p: float = 1.0
-    """Nucleus sampling: keep the smallest set of tokens whose probability reaches top_p."""
-    max_new_tokens: int = 256
+    """Nucleus sampling: keep the smallest set of tokens whose probability reaches top_p, in (0, 1]."""
+    max_new_tokens: int = 512
+    """Tokens a completion may have; one that reaches it is cut there."""
     batch_size: int = 8
     """Rows decoded together; a finished row's slot takes the next request at once."""
     seed: int = 0
     """Sample i of a problem is drawn with a seed made from (seed, task, language, i)."""
+
+    def __post_init__(self) -> None:
+        checks.at_least(self.n, 1, "sampling.n")
+        checks.at_least(self.temperature, 0, "sampling.temperature")
+        checks.fraction(self.top_p, "sampling.top_p", open_low=True)
+        checks.at_least(self.max_new_tokens, 1, "sampling.max_new_tokens")
+        checks.at_least(self.batch_size, 1, "sampling.batch_size")
+        checks.number(self.seed, "sampling.seed")
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,18 @@ def jsonl_records(path: str | Path) -> Iterator[tuple[int, object]]:
     its record, the DataError ``<path>:<line>: not JSON (...)``."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, DataError(f"{path}:{lineno}: not JSON ({exc.msg})")
+    lineno = 0
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield lineno, DataError(f"{path}:{lineno}: not JSON ({exc.msg})")
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:  # a binary, corrupt or truncated file
+        raise DataError(f"{path}:{lineno + 1}: not readable text ({type(exc).__name__})") from None
 
 
 def strict_records(path: str | Path) -> Iterator[tuple[str, object]]:

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from huggingface_hub import constants, hf_hub_download
@@ -31,6 +31,7 @@ from huggingface_hub.utils import HFValidationError, validate_repo_id
 from huggingface_hub.utils import logging as hub_logging
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedTokenizerBase
 
+from lit_parallel import checks
 from lit_parallel.errors import DataError
 
 PACKAGED = "packaged:smollm2-135m-instruct"
@@ -153,6 +154,12 @@ def load_tokenizer(source: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+Quantization = Literal["none", "nf4", "nf4-double", "int8"]
+QUANTIZATIONS = get_args(Quantization)
+ComputeDtype = Literal["float32", "bfloat16", "float16"]
+COMPUTE_DTYPES = get_args(ComputeDtype)
+
+
 @dataclass
 class LoRASpec:
     """LoRA adapters (peft) on the frozen base weights."""
@@ -164,6 +171,13 @@ class LoRASpec:
     dropout: float = 0.05
     target_modules: str | list[str] = "all-linear"
     """Module names to adapt, or ``all-linear`` (every linear layer but the output head)."""
+
+    def __post_init__(self) -> None:
+        checks.at_least(self.r, 1, "model.lora.r")
+        checks.positive(self.alpha, "model.lora.alpha")
+        checks.at_least(self.dropout, 0, "model.lora.dropout")
+        if self.dropout >= 1:
+            raise DataError(f"model.lora.dropout: must be below 1, got {self.dropout}")
 
 
 @dataclass
@@ -177,9 +191,9 @@ class ModelSpec:
     initialised small model of the source's architecture, with the source's tokenizer (tests)."""
     seed: int = 0
     """Initialisation seed of a tiny model."""
-    quantization: Literal["none", "nf4", "nf4-double", "int8"] = "nf4"
+    quantization: Quantization = "nf4"
     """Base weights: full precision, 4-bit NormalFloat (QLoRA), nf4 with double quantization, or 8-bit."""
-    compute_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    compute_dtype: ComputeDtype = "float32"
     """Dtype of activations and unquantized weights (bfloat16 on recent GPUs; float32 on CPU)."""
     lora: LoRASpec | None = field(default_factory=LoRASpec)
     """Adapters to train; None trains nothing (evaluation of a base model)."""
@@ -190,6 +204,13 @@ class ModelSpec:
     """Recompute activations in the backward pass: less memory, about a third more compute."""
     tf32: bool = True
     """On CUDA, float32 matmuls use TF32 tensor cores (Ampere and later); false keeps them full fp32."""
+
+    def __post_init__(self) -> None:
+        checks.choices([self.quantization], QUANTIZATIONS, "model.quantization")
+        checks.choices([self.compute_dtype], COMPUTE_DTYPES, "model.compute_dtype")
+        checks.number(self.seed, "model.seed")
+        if self.tiny is not None and not isinstance(self.tiny, dict):
+            raise DataError(f"model.tiny: must map config keys to values, got {self.tiny!r}")
 
     def weights_dir(self) -> str:
         """Where from_pretrained reads the base weights (a tiny model is made and cached first)."""

@@ -37,12 +37,14 @@ def display_name(language: str) -> str:
 
 @dataclass(frozen=True)
 class PromptStyle:
-    """How prompts are rendered for a model."""
+    """How prompts are rendered for a model: what the DataModule of a fit declares (``chat``,
+    ``system_prompt``), and what every command that samples from the fit's model reads back from it."""
 
     chat: bool = True
     """Through the tokenizer's chat template (instruct models); False: plain text (base models)."""
     system: str | None = None
-    """A system message; None keeps the chat template's default."""
+    """A system message; None keeps the chat template's default. Plain prompts begin with it as a
+    paragraph of its own."""
 
 
 def solve_message(variant: Variant) -> str:
@@ -86,7 +88,7 @@ def render_prompt(message: str, language: str, tokenizer: object, style: PromptS
     holding ``code_prefix`` (the code prompt of completion tasks)."""
     opening = f"{FENCE}{language}\n{code_prefix}"
     if not style.chat:
-        return f"{message}\n\n{opening}"
+        return "".join(f"{text}\n\n" for text in (style.system, message) if text is not None) + opening
     messages = [{"role": "user", "content": message}]
     if style.system is not None:
         messages.insert(0, {"role": "system", "content": style.system})

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from lit_parallel import checks
 from lit_parallel.execution import Result
 
 RewardFunction = Callable[[object, str], float]
@@ -28,6 +29,10 @@ class RewardSpec:
     which run as one case, give 0 or 1). Needs the executor to run every case, which it then does."""
     format_penalty: float = 0.0
     """Subtracted from the reward of a completion that hit max_new_tokens without closing its code block."""
+
+    def __post_init__(self) -> None:
+        checks.choices([self.kind], ("pass", "partial"), "reward.kind")
+        checks.at_least(self.format_penalty, 0, "reward.format_penalty")
 
     @property
     def every_case(self) -> bool:

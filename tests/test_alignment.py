@@ -175,12 +175,14 @@ def test_alignment_callback_logs_scalars_to_tensorboard_and_writes_json(tmp_path
 
 def test_align_command_compares_a_checkpoint_with_its_base(tmp_path, capsys, tiny_checkpoint):
     cli, ckpt = tiny_checkpoint
-    common = ["--dataset", "bundled", "--languages", "python", "go", "php", "ruby", "--limit", "10"]
+    common = ["--dataset", "bundled", "--languages", "[python, go, php, ruby]", "--limit", "10"]
     base = tmp_path / "base.json"
-    base_model = ["--model", cli.model.spec.weights_dir(), "--quantization", "nf4"]
+    base_model = ["--model.source", cli.model.spec.weights_dir(), "--model.quantization", "nf4"]
     assert main(["align", *base_model, *common, "--output", str(base)]) == 0
     tuned = tmp_path / "tuned.json"
-    assert main(["align", "--checkpoint", str(ckpt), *common, "--compare", str(base), "--output", str(tuned)]) == 0
+    assert (
+        main(["align", "--model.checkpoint", str(ckpt), *common, "--compare", str(base), "--output", str(tuned)]) == 0
+    )
     out = capsys.readouterr().out
     assert "mean:top1" in out and "chance among 10 groups: top1 0.100" in out
     assert "last:dtop1" in out.split(f"this run minus {base}:")[1]
@@ -188,9 +190,11 @@ def test_align_command_compares_a_checkpoint_with_its_base(tmp_path, capsys, tin
     assert report["checkpoint"] == str(ckpt) and report["groups"] == 10 and len(report["curves"]["last"]) == 7
     assert tuned.with_suffix(".png").stat().st_size > 0
     # Bad input: one line naming the place.
-    assert main(["align", "--model", cli.model.spec.weights_dir(), "--languages", "python", "--output", "x"]) == 2
+    assert (
+        main(["align", "--model.source", cli.model.spec.weights_dir(), "--languages", "[python]", "--output", "x"]) == 2
+    )
     assert "languages: alignment needs at least two languages" in capsys.readouterr().err
-    other = ["--languages", "python", "go", "--compare", str(base), "--output", "x"]
+    other = ["--languages", "[python, go]", "--compare", str(base), "--output", "x"]
     assert main(["align", *base_model, *other]) == 2
     assert f"{base}: field 'languages' or 'task_ids' differs" in capsys.readouterr().err
 

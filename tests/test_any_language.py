@@ -80,8 +80,8 @@ def test_every_held_out_bundled_problem_is_evaluable_in_racket(racket):
 
 def test_evaluate_command_scores_racket_on_the_bundled_corpus(tmp_path, capsys, racket):
     output = tmp_path / "racket.json"
-    args = ["--languages", "racket", "--limit", "2", "--max-new-tokens", "8", "--output", str(output)]
-    assert main(["evaluate", "--config", str(TINY), *args]) == 0
+    args = ["--languages", "[racket]", "--limit", "2", "--sampling.max_new_tokens", "8", "--output", str(output)]
+    assert main(["evaluate", "--model.fit_config", str(TINY), *args]) == 0
     report = json.loads(output.read_text())
     assert report["problems"] == {"racket": 2} and "pass@1/racket" in report["metrics"]
     records = [json.loads(line) for line in output.with_suffix(".jsonl").open()]

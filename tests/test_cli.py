@@ -46,7 +46,7 @@ def test_exec_judges_good_lines_and_names_bad_ones(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(languages, "_which", lambda tool: None if tool == "go" else real_which(tool))
     verdicts = tmp_path / "out" / "verdicts.jsonl"
 
-    code = cli.main(["exec", "--input", str(programs), "--output", str(verdicts), "--timeout", "5"])
+    code = cli.main(["exec", "--input", str(programs), "--output", str(verdicts), "--execution.timeout_s", "5"])
 
     err = capsys.readouterr().err
     assert code == 1
@@ -132,7 +132,7 @@ def test_data_verify_refuses_a_language_the_executor_cannot_run(tmp_path, capsys
 
 
 def test_data_stats_counts_problems_splits_groups_and_tokens(tokenizer, capsys):
-    assert cli.main(["data", "stats", "--dataset", "bundled", "--languages", "python", "go"]) == 0
+    assert cli.main(["data", "stats", "--dataset", "bundled", "--languages", "[python, go]"]) == 0
     out = capsys.readouterr().out
     problems = bundled_corpus()
     train = sum(p.split == "train" for p in problems)

@@ -25,7 +25,9 @@ def test_corpus_is_well_formed_and_split_by_task():
 
 @pytest.mark.parametrize("language", REQUIRED_LANGUAGES)
 def test_data_verify_passes_every_reference_solution(language, capsys):
-    assert cli.main(["data", "verify", "--dataset", "bundled", "--languages", language]) == 0, capsys.readouterr().err
+    assert cli.main(["data", "verify", "--dataset", "bundled", "--languages", f"[{language}]"]) == 0, (
+        capsys.readouterr().err
+    )
     out = capsys.readouterr()
     assert re.search(rf"^{language}\s+{len(CORPUS)}\s+{len(CORPUS)}$", out.out, re.MULTILINE), out.out
     # Off a terminal, progress goes to stderr as log lines; the last one counts every program.

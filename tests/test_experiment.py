@@ -1,7 +1,6 @@
 """`lit-parallel experiment` on the tiny configs: two arms, one seed, every stage for real; the report's
 numbers are the run's own; a re-run skips what is done; bad experiment files are named."""
 
-import argparse
 import json
 import re
 import shutil
@@ -28,7 +27,7 @@ def run_experiment(path: Path) -> int:
     """``lit-parallel experiment`` with its stages run in this process: the command runs each as a child
     process (a Python start with torch and Lightning: ~7 s a stage here), which
     test_an_interrupted_fit_resumes_from_its_checkpoint takes; the stages and files are the same."""
-    return experiment_command.run(argparse.Namespace(config=path, dry_run=False), run_command=main)
+    return experiment_command.execute(load_experiment(path), run_command=main)
 
 
 def tiny_experiment(tmp_path: Path, **changes) -> Path:
@@ -338,7 +337,7 @@ def test_shipped_experiments_parse_and_plan(experiment):
 
 @pytest.mark.parametrize(("temperature", "base_seeds"), [(0.0, [0]), (0.8, [0, 1])])
 def test_the_base_model_is_measured_at_each_seed_only_when_sampling(tmp_path, temperature, base_seeds):
-    evaluation = {"languages": ["python"], "temperature": temperature}
+    evaluation = {"languages": ["python"], "sampling": {"temperature": temperature}}
     stages = plan(load_experiment(tiny_experiment(tmp_path, seeds=[0, 1], evaluation=evaluation)))
     assert [s.seed for s in stages if s.arm == "base" and s.name == "evaluate"] == base_seeds
     # Seed by seed: every stage of seed 0 comes before the first of seed 1.

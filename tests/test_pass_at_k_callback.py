@@ -48,10 +48,19 @@ def test_pass_at_k_runs_in_a_fit_and_writes_every_generation(tmp_path):
 
 def test_evaluate_command_scores_a_checkpoint_and_the_same_adapter_alike(tmp_path, capsys, tiny_checkpoint):
     _, ckpt = tiny_checkpoint
-    sampling = ["--n", "2", "--k", "1", "2", "--temperature", "0.7", "--max-new-tokens", "8"]
-    common = ["evaluate", "--languages", "python", "ruby", "--limit", "3", *sampling]
+    sampling = [
+        "--sampling.n",
+        "2",
+        "--ks",
+        "[1, 2]",
+        "--sampling.temperature",
+        "0.7",
+        "--sampling.max_new_tokens",
+        "8",
+    ]
+    common = ["evaluate", "--languages", "[python, ruby]", "--limit", "3", *sampling]
     by_checkpoint, by_adapter = tmp_path / "checkpoint.json", tmp_path / "adapter.json"
-    assert main([*common, "--checkpoint", str(ckpt), "--output", str(by_checkpoint)]) == 0
+    assert main([*common, "--model.checkpoint", str(ckpt), "--output", str(by_checkpoint)]) == 0
     table = capsys.readouterr().out
     assert re.search(r"^python\s+3\s+0\.\d{3}\s+0\.\d{3}$", table, re.MULTILINE), table
     report = json.loads(by_checkpoint.read_text())
@@ -61,6 +70,9 @@ def test_evaluate_command_scores_a_checkpoint_and_the_same_adapter_alike(tmp_pat
 
     # The training config's model (tiny, nf4) with the adapter saved at the end: the same weights.
     adapter = tmp_path / "adapters" / "final"
-    assert main([*common, "--config", str(TINY), "--adapter", str(adapter), "--output", str(by_adapter)]) == 0
+    assert (
+        main([*common, "--model.fit_config", str(TINY), "--model.adapter", str(adapter), "--output", str(by_adapter)])
+        == 0
+    )
     completions = lambda path: [json.loads(line)["completion"] for line in path.with_suffix(".jsonl").open()]  # noqa: E731
     assert completions(by_adapter) == completions(by_checkpoint)

@@ -35,8 +35,27 @@ def test_two_ranks_evaluate_each_sample_once_and_agree_with_one(tmp_path, proble
 
 
 def test_evaluate_on_two_processes_gives_the_records_and_metrics_of_one(tmp_path):
-    args = ["evaluate", "--config", str(TINY), "--languages", "python", "lua", "--limit", "3", "--n", "2"]
-    args += ["--k", "1", "2", "--temperature", "1.0", "--max-new-tokens", "8", "--batch-size", "2"]
+    args = [
+        "evaluate",
+        "--model.fit_config",
+        str(TINY),
+        "--languages",
+        "[python, lua]",
+        "--limit",
+        "3",
+        "--sampling.n",
+        "2",
+    ]
+    args += [
+        "--ks",
+        "[1, 2]",
+        "--sampling.temperature",
+        "1.0",
+        "--sampling.max_new_tokens",
+        "8",
+        "--sampling.batch_size",
+        "2",
+    ]
     for devices in (1, 2):
         assert main([*args, "--devices", str(devices), "--output", str(tmp_path / f"{devices}.json")]) == 0
     one, two = ([json.loads(line) for line in (tmp_path / f"{d}.jsonl").open()] for d in (1, 2))

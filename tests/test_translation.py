@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from datamodules.mixture import MixtureBuilder, MixtureConfig
-from lit_parallel.cli import build_parser, main
-from lit_parallel.commands.data import apply_translate_config
+from lit_parallel.cli import COMMANDS, main
+from lit_parallel.commands.arguments import parse
 from lit_parallel.commands.lightning import build_lightning_cli
-from lit_parallel.commands.model import configured_spec
+from lit_parallel.commands.model import inference_spec, prompt_style
+from lit_parallel.execution import ExecutionSpec
 from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.problems.schema import problem_record
 from lit_parallel.prompts import PromptStyle, translation_prompt
@@ -47,7 +48,7 @@ def lines(path: Path) -> list[dict]:
 
 
 def translate(*args: str) -> int:
-    return main(["data", "translate", "--to", *TARGETS, "--workers", "2", *args])
+    return main(["data", "translate", f"--targets=[{', '.join(TARGETS)}]", "--execution.workers=2", *args])
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +189,9 @@ def test_model_path_end_to_end_with_a_tiny_model_fitted_on_translations(tmp_path
 
     dataset = write_dataset(tmp_path / "mono.jsonl", [seen, unseen, held_out])
     adapter, output = tmp_path / "adapters" / "final", tmp_path / "out.jsonl"
-    args = ["data", "translate", "--dataset", str(dataset), "--to", "ruby", "--output", str(output)]
-    args += ["--config", str(TINY), "--adapter", str(adapter), "--samples", "2", "--temperature", "0.3"]
-    args += ["--max-new-tokens", "40", "--workers", "2"]
+    args = ["data", "translate", "--dataset", str(dataset), "--targets=[ruby]", "--output", str(output)]
+    args += ["--model.fit_config", str(TINY), "--model.adapter", str(adapter), "--sampling.n=2"]
+    args += ["--sampling.temperature=0.3", "--sampling.max_new_tokens=40", "--execution.workers=2"]
     assert main(args) == 0
     out = lines(output)
     assert [(r["task_id"], r["split"]) for r in out] == [(p.task_id, p.split) for p in (seen, unseen, held_out)]
@@ -214,10 +215,12 @@ def test_model_path_end_to_end_with_a_tiny_model_fitted_on_translations(tmp_path
 
 
 def test_the_gpu_config_sets_known_options_and_flags_override_it():
-    args = build_parser().parse_args(["data", "translate", "--config", str(GPU), "--samples", "1"])
-    apply_translate_config(args)
-    assert args.dataset == "code-contests:hub:deepmind/code_contests@train" and args.source == "python"
-    assert args.to == list(TARGETS)
-    assert (args.samples, args.temperature, args.max_new_tokens, args.device) == (1, 0.2, 1024, "cuda")
-    spec = configured_spec(GPU)
+    config, _ = parse(COMMANDS["data translate"], ["--config", str(GPU), "--sampling.n", "1"])
+    assert config.dataset == "code-contests:hub:deepmind/code_contests@train" and config.source_language == "python"
+    assert config.targets == list(TARGETS)
+    sampling = config.sampling
+    assert (sampling.n, sampling.temperature, sampling.max_new_tokens, config.device) == (1, 0.2, 1024, "cuda")
+    assert config.execution == ExecutionSpec(timeout_s=10, workers=16)
+    spec = inference_spec(config.model)
     assert spec.source == "meta-llama/Llama-3.1-8B-Instruct" and spec.compute_dtype == "bfloat16"
+    assert spec.quantization == "none" and prompt_style(config.model) == PromptStyle(chat=True)

@@ -6,17 +6,19 @@ per-layer differences from an earlier report; writes the JSON report and its plo
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from lit_parallel import checks
 from lit_parallel.analysis.embedding import POOLINGS, ParallelPrograms, dataset_programs, measure_alignment
 from lit_parallel.analysis.plot import plot_alignment
 from lit_parallel.analysis.similarity import best_layer
-from lit_parallel.checks import check_align
-from lit_parallel.commands.common import DATASET_HELP, format_table
-from lit_parallel.commands.model import add_model_arguments, check_model_arguments, load_inference_model
+from lit_parallel.commands.arguments import Command
+from lit_parallel.commands.common import format_table
+from lit_parallel.commands.model import ModelChoice, load_inference_model
 from lit_parallel.errors import DataError
 from lit_parallel.modeling import load_tokenizer
 
@@ -52,9 +54,9 @@ def read_comparison(path: Path, programs: ParallelPrograms) -> dict:
         other = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: not a readable JSON report ({exc})") from None
-    for field in ("languages", "task_ids", "layers", "curves"):
-        if not isinstance(other, dict) or field not in other:
-            raise DataError(f"{path}: field {field!r} is missing: not a lit-parallel align report")
+    for key in ("languages", "task_ids", "layers", "curves"):
+        if not isinstance(other, dict) or key not in other:
+            raise DataError(f"{path}: field {key!r} is missing: not a lit-parallel align report")
     if other["languages"] != programs.languages or other["task_ids"] != list(programs.task_ids):
         raise DataError(f"{path}: field 'languages' or 'task_ids' differs from this run's: the reports do not compare")
     return other
@@ -81,15 +83,52 @@ def delta_table(report: dict, other: dict, other_path: Path) -> str:
     return format_table(header, rows)
 
 
-def run(args: argparse.Namespace) -> int:
-    check_align(args)
+@dataclass
+class AlignConfig:
+    """Cross-language retrieval and cosine similarity of hidden states, per layer, of a model, an adapter
+    or a checkpoint. Programs are embedded as they are, without a prompt."""
+
+    model: ModelChoice = field(default_factory=ModelChoice)
+    """The model measured (its ``chat`` and ``system_prompt`` are unused: no prompt is rendered)."""
+    dataset: str = "bundled"
+    """A dataset SPEC (see ``data verify``)."""
+    split: Literal["eval", "train", "all"] = "eval"
+    """Which problems of the dataset."""
+    languages: list[str] | None = None
+    """At least two (default: all the dataset has); data-only languages too (nothing runs)."""
+    limit: int | None = None
+    """The first N complete parallel groups."""
+    pooling: list[str] = field(default_factory=lambda: list(POOLINGS))
+    """How token states become one vector: mean, last, or both."""
+    batch_size: int = 8
+    """Programs embedded together."""
+    max_length: int = 512
+    """Tokens per program (longer ones are cut)."""
+    compare: Path | None = None
+    """An earlier report: print this run minus it per layer."""
+    output: Path = Path("runs/align.json")
+    """The JSON report; the plot beside it as .png."""
+
+    def __post_init__(self) -> None:
+        checks.at_least(self.limit, 2, "limit")
+        checks.choices(self.pooling, POOLINGS, "pooling")
+        checks.at_least(self.batch_size, 1, "batch_size")
+        checks.at_least(self.max_length, 2, "max_length")
+
+
+def run(config: AlignConfig) -> int:
+    checks.languages(config.languages, "languages")
+    checks.existing_file(config.compare, "compare")
+    checks.output_file(config.output, "output")
     started = time.perf_counter()
-    programs = dataset_programs(args.dataset, args.languages, args.split, args.limit)
-    other = read_comparison(args.compare, programs) if args.compare else None
-    check_model_arguments(args)
-    model, spec = load_inference_model(args)
+    programs = dataset_programs(config.dataset, config.languages, config.split, config.limit)
+    other = read_comparison(config.compare, programs) if config.compare else None
+    config.model.check()
+    model, spec = load_inference_model(config.model)
     source = spec.source
-    report = measure_alignment(model, load_tokenizer(source), programs, args.pooling, args.batch_size, args.max_length)
+    report = measure_alignment(
+        model, load_tokenizer(source), programs, config.pooling, config.batch_size, config.max_length
+    )
     seconds = time.perf_counter() - started
     n, chance = report["groups"], report["chance"]
     print(layer_table(report))
@@ -97,31 +136,22 @@ def run(args: argparse.Namespace) -> int:
     print(pair_table(report))
     print(f"\nchance among {n} groups: top1 {chance['top1']:.3f}, mrr {chance['mrr']:.3f}")
     if other is not None:
-        print(f"\nthis run minus {args.compare}:")
-        print(delta_table(report, other, args.compare))
+        print(f"\nthis run minus {config.compare}:")
+        print(delta_table(report, other, config.compare))
     programs_count = n * len(report["languages"])
     print(f"\n{programs_count} programs ({', '.join(report['languages'])}) embedded and measured in {seconds:.0f} s")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    what = {"model": source, "adapter": args.adapter, "checkpoint": args.checkpoint, "config": args.config}
-    what["dataset"] = args.dataset
-    args.output.write_text(json.dumps({**what, **report, "wall_time_s": round(seconds, 1)}, indent=1) + "\n")
-    args.output.with_suffix(".png").write_bytes(
-        plot_alignment(report, title=str(args.checkpoint or args.adapter or source))
+    config.output.parent.mkdir(parents=True, exist_ok=True)
+    choice = config.model
+    what = {"model": source, "adapter": choice.adapter, "checkpoint": choice.checkpoint, "config": choice.fit_config}
+    what["dataset"] = config.dataset
+    config.output.write_text(json.dumps({**what, **report, "wall_time_s": round(seconds, 1)}, indent=1) + "\n")
+    config.output.with_suffix(".png").write_bytes(
+        plot_alignment(report, title=str(choice.checkpoint or choice.adapter or source))
     )
-    print(f"report in {args.output}, plot in {args.output.with_suffix('.png')}")
+    print(f"report in {config.output}, plot in {config.output.with_suffix('.png')}")
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    al = sub.add_parser("align", help="cross-language retrieval and cosine similarity of hidden states, per layer")
-    add_model_arguments(al)
-    al.add_argument("--dataset", default="bundled", help=DATASET_HELP)
-    al.add_argument("--split", default="eval", choices=["eval", "train", "all"], help="which problems of the dataset")
-    al.add_argument("--languages", nargs="+", default=None, help="at least two (default: all the dataset has)")
-    al.add_argument("--limit", type=int, default=None, help="first N complete parallel groups")
-    al.add_argument("--pooling", nargs="+", default=list(POOLINGS), choices=POOLINGS)
-    al.add_argument("--batch-size", type=int, default=8)
-    al.add_argument("--max-length", type=int, default=512, help="tokens per program (longer ones are cut)")
-    al.add_argument("--compare", type=Path, default=None, help="an earlier report: print this run minus it per layer")
-    al.add_argument("--output", type=Path, default=Path("runs/align.json"), help="JSON report; the plot beside it")
-    al.set_defaults(func=run)
+COMMAND = Command(
+    "align", "cross-language retrieval and cosine similarity of hidden states, per layer", AlignConfig, run
+)

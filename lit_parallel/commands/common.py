@@ -48,7 +48,3 @@ class PlainText:
 
     def _expand_help(self, action: argparse.Action) -> str:
         return plain(super()._expand_help(action))
-
-
-class PlainHelp(PlainText, argparse.HelpFormatter):
-    """argparse's help without reST markup."""

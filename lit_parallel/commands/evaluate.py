@@ -2,66 +2,131 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
 import torch
 
 from lit_parallel import checks
-from lit_parallel.commands.common import DATASET_HELP, format_table
-from lit_parallel.commands.model import add_model_arguments, check_model_arguments, load_inference_model
+from lit_parallel.commands.arguments import Command
+from lit_parallel.commands.common import format_table
+from lit_parallel.commands.model import ModelChoice, load_inference_model, prompt_style
+from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionSpec, Verdict
+from lit_parallel.generation import SamplingSpec
 from lit_parallel.modeling import ModelSpec
 from lit_parallel.problems.loading import parse_spec
+from lit_parallel.prompts import PromptStyle
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class EvaluateConfig:
+    """pass@k per language of a model, an adapter or a checkpoint, on the eval split of datasets."""
+
+    model: ModelChoice = field(default_factory=ModelChoice)
+    """The model evaluated, and its prompts (a run's, when it comes from a fit config or checkpoint)."""
+    dataset: list[str] = field(default_factory=lambda: ["bundled"])
+    """Dataset SPECs (see ``data verify``); their eval split is evaluated."""
+    languages: list[str] | None = None
+    """Evaluated languages (default: every language of the eval problems); each must run here."""
+    targets: list[str] | None = None
+    """Languages averaged as pass@k/targets; each must be evaluated."""
+    limit: int | None = None
+    """The first N problems per language."""
+    ks: list[int] = field(default_factory=lambda: [1])
+    """The k of pass@k, each at most ``sampling.n``."""
+    sampling: SamplingSpec = field(default_factory=SamplingSpec)
+    """Samples per problem (``n``), temperature (0: greedy), top-p, token budget, batch size, seed."""
+    execution: ExecutionSpec = field(default_factory=ExecutionSpec)
+    """Limits per test run, programs judged at once, and the share of sandbox errors that stops it."""
+    devices: int = 1
+    """Processes sharing the samples: one per GPU, or on CPU each with its share of the cores."""
+    output: Path = Path("runs/evaluate.json")
+    """The JSON report; the records (one per sample) beside it as .jsonl."""
+
+    def __post_init__(self) -> None:
+        checks.at_least(self.limit, 1, "limit")
+        checks.at_least(self.devices, 1, "devices")
+        for k in self.ks:
+            checks.at_least(k, 1, "ks")
+            if k > self.sampling.n:
+                n = self.sampling.n
+                raise DataError(f"ks: pass@{k} needs at least {k} samples per problem, but sampling.n is {n}")
+        if self.languages is not None and self.targets is not None:
+            checks.choices(self.targets, self.languages, "targets")
+
+
+def check(config: EvaluateConfig) -> None:
+    """What the config names exists here, before anything is loaded: languages, datasets, model files."""
+    languages = checks.languages(config.languages, "languages", runnable=True)
+    targets = checks.languages(config.targets, "targets", runnable=True)
+    if languages and targets:
+        checks.choices(targets, languages, "targets")
+    for i, spec in enumerate(config.dataset):
+        with checks.prefixed(f"dataset[{i}]"):
+            parse_spec(spec)
+    checks.output_file(config.output, "output")
+    config.model.check()
+
+
+def run(config: EvaluateConfig) -> int:
     from lit_parallel.evaluation import summarize  # here: the other commands need not import the sampler
 
-    checks.check_evaluate(args)
-    for spec in args.dataset:
-        parse_spec(spec)
-    check_model_arguments(args)
+    check(config)
+    style = prompt_style(config.model)
     started = time.perf_counter()
-    shard = partial(evaluate_shard, args, world=args.devices)
-    if args.devices == 1:
+    shard = partial(evaluate_shard, config, style, world=config.devices)
+    if config.devices == 1:
         shards = [shard(0)]
     else:  # fresh processes (a fork would inherit OpenMP threads that hang it), each loading the model
-        with ProcessPoolExecutor(args.devices, mp_context=multiprocessing.get_context("spawn")) as pool:
-            shards = list(pool.map(shard, range(args.devices)))
+        with ProcessPoolExecutor(config.devices, mp_context=multiprocessing.get_context("spawn")) as pool:
+            shards = list(pool.map(shard, range(config.devices)))
     _, model_spec, problems = shards[0]
     # Job i was process i % devices's (i // devices)-th: back in the order of the jobs.
-    records = [shards[i % args.devices][0][i // args.devices] for i in range(sum(len(s[0]) for s in shards))]
-    metrics = summarize(records, args.k, args.targets or ())
+    world = config.devices
+    records = [shards[i % world][0][i // world] for i in range(sum(len(s[0]) for s in shards))]
+    metrics = summarize(records, config.ks, config.targets or ())
     seconds = time.perf_counter() - started
-    header = ["language", "problems", *(f"pass@{k}" for k in args.k)]
+    header = ["language", "problems", *(f"pass@{k}" for k in config.ks)]
     rows = [
-        [lang, count, *(f"{metrics.get(f'pass@{k}/{lang}', float('nan')):.3f}" for k in args.k)]
+        [lang, count, *(f"{metrics.get(f'pass@{k}/{lang}', float('nan')):.3f}" for k in config.ks)]
         for lang, count in problems.items()
     ]
     print(format_table(header, rows))
     print(f"{len(records)} samples in {seconds:.0f} s")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    config.output.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "metrics": metrics,
         "model": asdict(model_spec),
+        "prompt_style": asdict(style),
         "problems": problems,
         "wall_time_s": round(seconds, 1),
-        "args": {k: str(v) for k, v in vars(args).items()},
+        "config": json.loads(json.dumps(asdict(config), default=str)),
     }
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    args.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    config.output.write_text(json.dumps(report, indent=2) + "\n")
+    config.output.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return 0
 
 
-def evaluate_shard(args: argparse.Namespace, rank: int, world: int) -> tuple[list[dict], ModelSpec, dict[str, int]]:
+def nonempty_sets(sets: Mapping[str, Sequence[object]]) -> None:
+    """Every language has something to evaluate: an empty one would report a nan as a result."""
+    empty = [lang for lang, items in sets.items() if not items]
+    if empty:
+        raise DataError(f"languages: no evaluation problem with tests in {', '.join(empty)}")
+    if not sets:
+        raise DataError("dataset: the datasets have no evaluation problem")
+
+
+def evaluate_shard(
+    config: EvaluateConfig, style: PromptStyle, rank: int, world: int
+) -> tuple[list[dict], ModelSpec, dict[str, int]]:
     """Process ``rank`` of ``world``: its records (every ``world``-th job from the ``rank``-th), the model's
     spec and the problems per language. Each process runs on its own GPU, or on CPU with its share of the
     cores: on 2 cores, two processes of one thread decoded 1.2x the tokens/s of one process with both
@@ -69,55 +134,36 @@ def evaluate_shard(args: argparse.Namespace, rank: int, world: int) -> tuple[lis
     # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
     from datamodules import ParallelMixtureDataModule
     from lit_parallel.evaluation import jobs_for, run_jobs
-    from lit_parallel.generation import SamplingSpec, generate
+    from lit_parallel.generation import generate
     from lit_parallel.progress import Progress
 
     cuda = torch.cuda.is_available()
     if world > 1 and not cuda:
         torch.set_num_threads(max(1, torch.get_num_threads() // world))
-    model, model_spec = load_inference_model(args, torch.device("cuda", rank) if cuda else "cpu")
+    model, model_spec = load_inference_model(config.model, torch.device("cuda", rank) if cuda else "cpu")
     # Only the held-out (eval split) problems: the bundled corpus's train split is what SFT and RL saw.
     data = ParallelMixtureDataModule(
-        datasets=args.dataset, eval_problems_per_language=args.limit, tokenizer=model_spec.source, chat=not args.plain
+        datasets=config.dataset,
+        eval_problems_per_language=config.limit,
+        tokenizer=model_spec.source,
+        chat=style.chat,
+        system_prompt=style.system,
     )
     data.load()
-    sets = data.eval_sets(args.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
-    checks.nonempty_sets(sets, "--languages")
-    spec = SamplingSpec(args.n, args.temperature, args.top_p, args.max_new_tokens, args.batch_size, args.seed)
-    engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=args.plain)
+    sets = data.eval_sets(config.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
+    nonempty_sets(sets)
+    spec = config.sampling
+    # Plain prompts need the tokenizer's BOS; chat templates write their own.
+    engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=not style.chat)
     jobs = jobs_for(sets, spec.n)[rank::world]
-    execution = ExecutionSpec.from_args(args)
     # One progress report (process 1's) when there are several: the others' shares are alike.
     label = "evaluate" if world == 1 else f"evaluate (process 1 of {world})"
     shown = Progress(label, len(jobs)) if rank == 0 else nullcontext()
-    with execution.executor() as executor, shown as progress:
+    with config.execution.executor() as executor, shown as progress:
         records = run_jobs(jobs, engine, executor, spec, progress)
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
-        execution.check(errors, len(records), executor, "evaluate")
+        config.execution.check(errors, len(records), executor, "evaluate")
     return records, model_spec, {lang: len(items) for lang, items in sets.items()}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    ev = sub.add_parser("evaluate", help="pass@k per language of a model, an adapter or a checkpoint")
-    add_model_arguments(ev)
-    ev.add_argument("--dataset", nargs="+", default=["bundled"], help=DATASET_HELP + "; its eval split is evaluated")
-    ev.add_argument("--languages", nargs="+", default=None, help="evaluated languages (default: all)")
-    ev.add_argument("--targets", nargs="+", default=None, help="languages averaged as pass@k/targets")
-    ev.add_argument("--limit", type=int, default=None, help="first N problems per language")
-    ev.add_argument("--n", type=int, default=1, help="samples per problem")
-    ev.add_argument("--k", type=int, nargs="+", default=[1], help="the k of pass@k (each <= n)")
-    ev.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
-    ev.add_argument("--top-p", type=float, default=1.0)
-    ev.add_argument("--max-new-tokens", type=int, default=256)
-    ev.add_argument("--batch-size", type=int, default=8)
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument(
-        "--devices",
-        type=int,
-        default=1,
-        help="processes sharing the samples: one per GPU, or on CPU each with its share of the cores",
-    )
-    ev.add_argument("--plain", action="store_true", help="plain prompts (base models) instead of the chat template")
-    ExecutionSpec.add_arguments(ev)
-    ev.add_argument("--output", type=Path, default=Path("runs/evaluate.json"), help="JSON report; records beside it")
-    ev.set_defaults(func=run)
+COMMAND = Command("evaluate", "pass@k per language of a model, an adapter or a checkpoint", EvaluateConfig, run)

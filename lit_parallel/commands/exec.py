@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lit_parallel import checks
+from lit_parallel.commands.arguments import Command
 from lit_parallel.commands.common import format_table, report_sandbox_errors
 from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionError, ExecutionSpec, Program, TestCase, Verdict, checked_language
@@ -55,18 +56,31 @@ def parse_program(record: object) -> Program:
     return Program(language, record["code"], tests, str(record["id"]), marker)
 
 
-def run(args: argparse.Namespace) -> int:
-    checks.check_exec(args)
-    parsed = list(read_programs(args.input))
+@dataclass
+class ExecConfig:
+    """Judge a JSONL file of programs; one verdict line per program, in input order."""
+
+    input: Path
+    """JSONL of programs: {"id", "language", "code", "tests"?, "marker"?} per line."""
+    output: Path
+    """JSONL of verdicts, in input order."""
+    execution: ExecutionSpec = field(default_factory=ExecutionSpec)
+    """Limits per test run and programs judged at once."""
+
+
+def run(config: ExecConfig) -> int:
+    checks.existing_file(config.input, "input")
+    checks.output_file(config.output, "output")
+    parsed = list(read_programs(config.input))
     errors = [item for _, item in parsed if isinstance(item, str)]
     for message in errors:
         print(message, file=sys.stderr)
     programs = [item for _, item in parsed if isinstance(item, Program)]
     start = time.monotonic()
     tally: Counter[tuple[str, Verdict]] = Counter()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    config.output.parent.mkdir(parents=True, exist_ok=True)
     results = []
-    with ExecutionSpec.from_args(args).executor() as executor, args.output.open("w") as out:
+    with config.execution.executor() as executor, config.output.open("w") as out:
         for future in [executor.submit(p) for p in programs]:
             results.append(result := future.result())
             tally[result.language, result.verdict] += 1
@@ -76,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     print(verdict_table(tally), file=sys.stderr)
     print(
         f"\n{len(programs)} programs judged in {elapsed:.1f}s ({len(programs) / max(elapsed, 1e-9):.1f}/s), "
-        f"{len(errors)} lines rejected; verdicts in {args.output}",
+        f"{len(errors)} lines rejected; verdicts in {config.output}",
         file=sys.stderr,
     )
     return report_sandbox_errors(results) or (1 if errors else 0)
@@ -90,9 +104,4 @@ def verdict_table(tally: Counter[tuple[str, Verdict]]) -> str:
     return format_table(["language", *(v.value for v in verdicts), "total"], rows)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    ex = sub.add_parser("exec", help="judge a JSONL file of programs")
-    ex.add_argument("--input", type=Path, required=True, help='JSONL: {"id", "language", "code", "tests"?}')
-    ex.add_argument("--output", type=Path, required=True, help="JSONL of verdicts, in input order")
-    ExecutionSpec.add_arguments(ex)
-    ex.set_defaults(func=run)
+COMMAND = Command("exec", "judge a JSONL file of programs", ExecConfig, run)

@@ -3,13 +3,12 @@ inside the sandbox, or why not), and how to install the others."""
 
 from __future__ import annotations
 
-import argparse
-
+from lit_parallel.commands.arguments import Command
 from lit_parallel.commands.common import format_table
 from lit_parallel.execution import LANGUAGES, ExecutionSpec, bwrap_status
 
 
-def run(args: argparse.Namespace) -> int:
+def run() -> int:
     rows = []
     with ExecutionSpec().executor() as executor:
         for lang in LANGUAGES:
@@ -23,5 +22,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("languages", help="which languages run here").set_defaults(func=run)
+COMMAND = Command("languages", "which languages run here", None, run)

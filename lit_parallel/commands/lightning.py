@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from itertools import pairwise
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
@@ -34,12 +33,6 @@ def null_overrides(argv: Sequence[str]) -> list[str]:
     return out
 
 
-def config_files(argv: Sequence[str]) -> list[str]:
-    """The ``--config`` files of a LightningCLI command line."""
-    after = [b for a, b in pairwise(argv) if a == "--config"]
-    return after + [a.removeprefix("--config=") for a in argv if a.startswith("--config=")]
-
-
 def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
     """The LightningCLI of ``lit-parallel fit|validate|test`` (with ``run=False``: the instantiated
     model, datamodule and trainer of a config, nothing run). TensorBoard under ``trainer.default_root_dir``
@@ -51,6 +44,8 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
     from lightning.pytorch.loggers import TensorBoardLogger
 
     from lit_parallel.commands.common import PlainText
+    from lit_parallel.commands.files import check_model_files
+    from lit_parallel.modeling import ModelSpec
     from lit_parallel.modules.run_dir import LOG_ROOT
 
     # main passes on the command line it was given (sys.argv's own, or a test's): not the mistake this warns of.
@@ -72,6 +67,13 @@ def build_lightning_cli(argv: Sequence[str], run: bool = True) -> object:
             tensorboard = init is not None and logger.class_path.endswith("TensorBoardLogger")
             if root and tensorboard and init.save_dir == str(LOG_ROOT):
                 init.save_dir = root
+
+        def instantiate_trainer(self, **kwargs: object) -> L.Trainer:
+            # A corrupt adapter or model file is one line naming it, before the trainer says anything.
+            spec = getattr(self.model, "spec", None)
+            if isinstance(spec, ModelSpec):
+                check_model_files(spec)
+            return super().instantiate_trainer(**kwargs)
 
         def after_fit(self) -> None:
             # A DDP fit's launcher started the other ranks as child processes and does not wait for them:

@@ -1,27 +1,92 @@
-"""The model a tool command works on: a base model, an adapter on it, a training config's model, or a
-Lightning checkpoint of SFT or RL.
+"""The model a tool command works on, and the prompts it was trained with: a base model, an adapter on
+it, a training config's model, or a Lightning checkpoint of SFT or RL.
 
-``lit-parallel evaluate`` and ``lit-parallel align`` take the same model arguments. A training config
-(the YAML given to ``fit``, or the ``config.yaml`` LightningCLI saved beside a run's logs) has its model
-section read by jsonargparse as LightningCLI reads it in fit, ``--model.*`` overrides included, so a
-command measures the model that training trained: the same source, tiny architecture and quantization.
+``evaluate``, ``align`` and ``data translate`` take the same ``model`` options (``ModelChoice``). A
+training config (the YAML given to ``fit``, or the ``config.yaml`` LightningCLI saved beside a run's
+logs) has its ``model`` and ``data`` sections read by jsonargparse as LightningCLI reads them in fit,
+overrides included, so a command measures the model that training trained, with the prompts its data
+rendered: the same source, tiny architecture, quantization, chat template or not, system prompt. A
+checkpoint carries both itself.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 import yaml
 
-from lit_parallel.checks import existing_file, prefixed
+from lit_parallel import checks
+from lit_parallel.checks import existing_file, prefixed, read_yaml
+from lit_parallel.commands.arguments import one_line
+from lit_parallel.commands.files import check_model_files, read_checkpoint
 from lit_parallel.errors import DataError
-from lit_parallel.modeling import PACKAGED, ModelSpec, check_source, load_model
+from lit_parallel.modeling import PACKAGED, ComputeDtype, ModelSpec, Quantization, check_source, load_model
+from lit_parallel.prompts import PromptStyle
+
+
+@dataclass
+class ModelChoice:
+    """Which model a command loads, and how it renders prompts for it. Without ``fit_config`` or
+    ``checkpoint``: the base model ``source`` (with ``adapter`` on it) and chat prompts."""
+
+    source: str = PACKAGED
+    """A hub id, a local directory, a .gguf file or packaged:smollm2-135m-instruct (when there is no
+    fit_config or checkpoint)."""
+    adapter: str | None = None
+    """A PEFT adapter directory on top of the model (a run's ``adapters/final``)."""
+    fit_config: str | None = None
+    """A training YAML (what ``fit --config`` takes) or the config.yaml a run saved beside its logs: the
+    model its fit builds, and the prompts its data renders (``chat``, ``system_prompt``)."""
+    fit_args: list[str] = field(default_factory=list)
+    """fit arguments applied to fit_config, as ``--model.init_args.model.quantization=none``."""
+    checkpoint: str | None = None
+    """A lit-parallel SFT or RL checkpoint: its model, trained weights and prompts (alone: no source,
+    adapter or fit_config with it)."""
+    quantization: Quantization | None = None
+    """Base weights: none, nf4, nf4-double or int8 (default: the fit config's, or none)."""
+    compute_dtype: ComputeDtype | None = None
+    """float32, bfloat16 or float16 (default: the fit config's, or float32)."""
+    chat: bool | None = None
+    """Prompts through the chat template (True) or plain text (False, base models); default: what the
+    run trained with (its data's ``chat``), else True."""
+    system_prompt: str | None = None
+    """The system message; default: the run's (its data's ``system_prompt``), else none."""
+
+    def __post_init__(self) -> None:
+        if self.checkpoint is not None and (self.adapter or self.fit_config or self.source != PACKAGED):
+            raise DataError("model.checkpoint: a checkpoint holds its model: give no source, adapter or fit_config")
+        if self.fit_args and self.fit_config is None:
+            raise DataError("model.fit_args: they apply to a fit_config, and there is none")
+        if self.fit_config is not None and self.source != PACKAGED:
+            raise DataError("model.source: the fit_config names the model: give one of the two")
+
+    def check(self) -> None:
+        """The files exist and can be read, the sources resolve: nothing is loaded."""
+        existing_file(self.checkpoint, "model.checkpoint")
+        existing_file(self.fit_config, "model.fit_config")
+        if self.checkpoint:
+            read_checkpoint(self.checkpoint)
+            return
+        spec = inference_spec(self)
+        with prefixed("model.fit_config" if self.fit_config else "model.source"):
+            check_source(spec.source)
+        if self.adapter is not None:
+            with prefixed("model.adapter"):
+                check_source(self.adapter, needs="adapter_config.json")
+        check_model_files(spec)
+
+    @property
+    def name(self) -> str:
+        """What provenance records of the model: its source, config, adapter or checkpoint."""
+        if self.checkpoint:
+            return f"checkpoint:{self.checkpoint}"
+        name = f"config:{self.fit_config}" if self.fit_config else self.source
+        return name + (f"+adapter:{self.adapter}" if self.adapter else "")
 
 
 @contextmanager
@@ -38,45 +103,57 @@ def quiet(*names: str) -> Iterator[None]:
             logger.setLevel(level)
 
 
-def innermost(message: str) -> str:
-    """The deepest reason of a (nested, multi-line) jsonargparse error: its last key and what it says."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()] or [message]
-    keys = [i for i, line in enumerate(lines) if line.startswith("Parser key")]
-    return " ".join(lines[keys[-1] : keys[-1] + 2]) if keys else lines[0]
+def fit_sections(config: str | Path, overrides: Sequence[str] = ()) -> tuple[ModelSpec, PromptStyle]:
+    """The ModelSpec and the prompt style that ``fit --config CONFIG OVERRIDES...`` builds (nothing is
+    loaded or run).
 
-
-def configured_spec(config: str | Path, overrides: Sequence[str] = ()) -> ModelSpec:
-    """The ModelSpec that ``fit --config CONFIG OVERRIDES...`` builds (nothing is loaded or run).
-
-    The config's ``model`` section and the ``--model.*`` overrides are read by jsonargparse, as
-    LightningCLI reads them in fit; the other sections (trainer, data, a tool's own) do not change the
-    model and are not read.
+    The config's ``model`` and ``data`` sections and their overrides are read by jsonargparse, as
+    LightningCLI reads them in fit; the other sections (trainer, a tool's own) change neither.
     """
     from jsonargparse import ArgumentError, ArgumentParser
-    from lightning import LightningModule
+    from lightning import LightningDataModule, LightningModule
 
     path = Path(config)
-    if not path.is_file():
-        raise DataError(f"{config}: no such training config")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DataError(f"{path}:{mark.line + 1 if mark else '?'}: not YAML") from None
+    values = read_yaml(path) or {}
     if not isinstance(values, dict) or not isinstance(values.get("model"), dict):
         raise DataError(f"{path}: field 'model': a training config names its LightningModule there")
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(LightningModule, "model")
-    model_overrides = [arg for arg in overrides if arg.startswith("--model.")]
+    argv = ["--model", yaml.safe_dump(values["model"]), *(arg for arg in overrides if arg.startswith("--model."))]
+    if isinstance(values.get("data"), dict):
+        parser.add_subclass_arguments(LightningDataModule, "data")
+        argv += ["--data", yaml.safe_dump(values["data"]), *(arg for arg in overrides if arg.startswith("--data."))]
     try:
-        parsed = parser.parse_args(["--model", yaml.safe_dump(values["model"]), *model_overrides])
-        module = parser.instantiate_classes(parsed).model
+        parsed = parser.parse_args(argv)
+        module = parser.instantiate(parsed).model
     except (ArgumentError, TypeError, ValueError) as exc:  # a bad key or value; a class refusing its arguments
-        raise DataError(f"{path}: field 'model': {innermost(str(exc))}") from None
+        message = str(checks.data_error(exc) or one_line(str(exc)))
+        where = checks.located(message, [path])
+        raise DataError(where if where != message else f"{path}: {message}") from None
     spec = getattr(module, "spec", None)
     if not isinstance(spec, ModelSpec):
         raise DataError(f"{config}: field 'model': {type(module).__name__} has no ModelSpec 'spec'")
-    return spec
+    data = parsed.get("data.init_args") or {}
+    return spec, PromptStyle(chat=data.get("chat", True), system=data.get("system_prompt"))
+
+
+def checkpoint_style(path: str | Path) -> PromptStyle:
+    """The prompt style of the data a checkpoint's fit trained on (Lightning keeps its hyperparameters)."""
+    data = read_checkpoint(path).get("datamodule_hyper_parameters") or {}
+    return PromptStyle(chat=data.get("chat", True), system=data.get("system_prompt"))
+
+
+def prompt_style(choice: ModelChoice) -> PromptStyle:
+    """How prompts are rendered for the model of ``choice``: as its run rendered them, unless the choice
+    says otherwise."""
+    if choice.checkpoint:
+        style = checkpoint_style(choice.checkpoint)
+    elif choice.fit_config:
+        style = fit_sections(choice.fit_config, choice.fit_args)[1]
+    else:
+        style = PromptStyle()
+    chat = style.chat if choice.chat is None else choice.chat
+    return PromptStyle(chat=chat, system=style.system if choice.system_prompt is None else choice.system_prompt)
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelSpec]:
@@ -84,7 +161,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tup
     stored in it (base from its spec, then the trained weights), on ``device``."""
     import lightning as L
 
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = read_checkpoint(path)
     if "_instantiator" not in checkpoint.get("hyper_parameters", {}):
         raise DataError(f"{path}: field 'hyper_parameters': not a checkpoint of a lit-parallel fit")
     with quiet("lightning.pytorch", "lightning.fabric"):
@@ -99,59 +176,29 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tup
     return model.to(device), spec
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--adapter``, ``--config`` (with ``--config-arg``), ``--checkpoint`` and ``--quantization``."""
-    parser.add_argument("--model", default=PACKAGED, help="model source: hub id, directory, .gguf or packaged:...")
-    parser.add_argument("--adapter", default=None, help="a PEFT adapter directory on top of the model")
-    parser.add_argument(
-        "--config", default=None, help="a training YAML, or a run's saved config.yaml: the model its fit builds"
-    )
-    parser.add_argument(
-        "--config-arg",
-        action="append",
-        default=[],
-        metavar="ARG",
-        help="a fit override applied to --config, as --config-arg=--model.init_args.model.quantization=none",
-    )
-    parser.add_argument("--checkpoint", default=None, help="a lit-parallel SFT or RL checkpoint (overrides the rest)")
-    parser.add_argument(
-        "--quantization",
-        default=None,
-        choices=["none", "nf4", "nf4-double", "int8"],
-        help="default: the config's, or none",
-    )
-
-
-def check_model_arguments(args: argparse.Namespace) -> None:
-    """The model the arguments of ``add_model_arguments`` name can be found, nothing loaded: the files
-    exist, the sources resolve (a local path, or a hub id cached here or reachable)."""
-    existing_file(args.checkpoint, "--checkpoint")
-    existing_file(args.config, "--config")
-    if args.checkpoint:
-        return
-    with prefixed("--config" if args.config else "--model"):
-        check_source(configured_spec(args.config, args.config_arg).source if args.config else args.model)
-    if args.adapter is not None:
-        with prefixed("--adapter"):
-            check_source(args.adapter, needs="adapter_config.json")
-
-
-def inference_spec(args: argparse.Namespace) -> ModelSpec:
-    """The ModelSpec the arguments of ``add_model_arguments`` name (without ``--checkpoint``)."""
-    spec = configured_spec(args.config, args.config_arg) if args.config else ModelSpec(args.model, quantization="none")
-    quantization = args.quantization or spec.quantization
-    # Checkpointing saves training memory only; in inference it would merely warn.
-    return replace(spec, lora=None, adapter=args.adapter, quantization=quantization, gradient_checkpointing=False)
-
-
-def load_inference_model(
-    args: argparse.Namespace, device: torch.device | str = "cpu"
-) -> tuple[torch.nn.Module, ModelSpec]:
-    """The model the arguments of ``add_model_arguments`` name, on ``device`` in eval mode, and its spec."""
-    if args.checkpoint:
-        model, spec = load_checkpoint(args.checkpoint, device)
+def inference_spec(choice: ModelChoice) -> ModelSpec:
+    """The ModelSpec of ``choice`` (without a checkpoint): the fit config's model, or the base ``source``."""
+    if choice.fit_config:
+        spec = fit_sections(choice.fit_config, choice.fit_args)[0]
     else:
-        spec = inference_spec(args)
+        spec = ModelSpec(choice.source, quantization="none")
+    # Checkpointing saves training memory only; in inference it would merely warn.
+    return replace(
+        spec,
+        lora=None,
+        adapter=choice.adapter,
+        quantization=choice.quantization or spec.quantization,
+        compute_dtype=choice.compute_dtype or spec.compute_dtype,
+        gradient_checkpointing=False,
+    )
+
+
+def load_inference_model(choice: ModelChoice, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelSpec]:
+    """The model of ``choice``, on ``device`` in eval mode, and its spec."""
+    if choice.checkpoint:
+        model, spec = load_checkpoint(choice.checkpoint, device)
+    else:
+        spec = inference_spec(choice)
         model = load_model(spec, device)
     return merged(model, spec).eval(), spec
 

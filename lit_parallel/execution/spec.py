@@ -8,10 +8,11 @@ whose batch is more than ``max_sandbox_error_share`` of it, naming the languages
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
+from lit_parallel import checks
 from lit_parallel.execution.executor import Executor, Result
 from lit_parallel.execution.sandbox import Limits
 from lit_parallel.execution.verdicts import Verdict
@@ -30,6 +31,9 @@ def sandbox_errors(results: Iterable[Result]) -> list[str]:
     ]
 
 
+ISOLATIONS = ("auto", "bwrap", "rlimits")
+
+
 class SandboxFailure(RuntimeError):
     """Too many programs of a batch could not be judged: the sandbox or a toolchain is broken here."""
 
@@ -37,7 +41,8 @@ class SandboxFailure(RuntimeError):
 @dataclass(frozen=True)
 class ExecutionSpec:
     """How generated programs are executed: limits per test run, programs at once, tolerance of
-    sandbox errors."""
+    sandbox errors. Every config holds it under the key ``execution`` (a fit's RL module or PassAtK
+    callback, the commands that run programs), which its errors name."""
 
     timeout_s: float = Limits.timeout_s
     """Wall-clock seconds per test run."""
@@ -45,11 +50,18 @@ class ExecutionSpec:
     """Address-space limit of a program (managed runtimes get 3/8 of it as heap)."""
     workers: int | None = None
     """Programs judged at once (default: one per CPU core)."""
-    isolation: str = "auto"
+    isolation: Literal["auto", "bwrap", "rlimits"] = "auto"
     """"bwrap", "rlimits" (no namespaces), or "auto": bwrap when it works here."""
     max_sandbox_error_share: float = 0.1
     """A batch (an RL step's completions, an evaluation) with a larger share of ``sandbox_error``
     stops the run: its numbers would measure the machinery, not the model."""
+
+    def __post_init__(self) -> None:
+        checks.positive(self.timeout_s, "execution.timeout_s")
+        checks.positive(self.memory_mb, "execution.memory_mb")
+        checks.at_least(self.workers, 1, "execution.workers")
+        checks.choices([self.isolation], ISOLATIONS, "execution.isolation")
+        checks.fraction(self.max_sandbox_error_share, "execution.max_sandbox_error_share")
 
     @property
     def limits(self) -> Limits:
@@ -70,15 +82,3 @@ class ExecutionSpec:
                 f"max_sandbox_error_share={self.max_sandbox_error_share}): the sandbox, not the model, failed: {why}"
             )
         return errors
-
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """The command-line flags of an ExecutionSpec (read back by ``from_args``)."""
-        parser.add_argument("--workers", type=int, default=None, help="programs judged at once (default: CPU count)")
-        parser.add_argument("--timeout", type=float, default=Limits.timeout_s, help="wall-clock seconds per test run")
-        parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space limit per run")
-        parser.add_argument("--isolation", choices=["auto", "bwrap", "rlimits"], default="auto")
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> ExecutionSpec:
-        return cls(args.timeout, args.memory_mb, args.workers, args.isolation)

@@ -52,8 +52,9 @@ class ExperimentConfig:
     """Names the report and the TensorBoard run."""
     output_dir: str
     """Every stage writes under ``<output_dir>/<arm>/seed=<s>/<stage>``; a re-run skips finished stages."""
-    arms: dict[str, Arm]
-    """Arm name -> its SFT config, or ``{config: ..., args: [...]}``, or null (RL from the base model)."""
+    arms: dict[str, Arm | str | None]
+    """Arm name -> its SFT config, or ``{config: ..., args: [...]}``, or null (RL from the base model);
+    an Arm each once loaded."""
     rl_config: str | None = None
     """The RL (GRPO) LightningCLI YAML run after each arm's SFT; None stops after SFT."""
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -68,8 +69,9 @@ class ExperimentConfig:
     rl_args: list[str] = field(default_factory=list)
     """Extra LightningCLI arguments for every RL stage."""
     evaluation: dict = field(default_factory=dict)
-    """``lit-parallel evaluate`` options for every measurement (``{limit: 6, max_new_tokens: 192}``
-    becomes ``--limit 6 --max-new-tokens 192``); its ``--seed`` is the stage's seed."""
+    """``lit-parallel evaluate`` options for every measurement, as its config holds them (``{limit: 6,
+    sampling: {max_new_tokens: 192}}`` becomes ``--limit=6 --sampling.max_new_tokens=192``); its
+    ``sampling.seed`` is the stage's seed, its model the stage's."""
     also_evaluate: dict[str, dict] = field(default_factory=dict)
     """Further measurements of every model, by name: the ``evaluation`` options each one changes (e.g.
     ``heldout: {dataset: "synthetic#heldout"}``). Each writes ``eval-<name>.json`` beside ``eval.json`` and has
@@ -106,7 +108,7 @@ class ExperimentConfig:
     def base_seeds(self) -> list[int]:
         """The seeds the untrained base model is measured at: one when decoding is greedy, where the seed
         draws nothing and every seed would give the same records."""
-        greedy = float(self.evaluation.get("temperature", 0.0)) <= 0
+        greedy = float(self.evaluation.get("sampling", {}).get("temperature", 0.0)) <= 0
         return self.seeds[:1] if greedy else list(self.seeds)
 
     @property
@@ -174,17 +176,18 @@ def check_also_evaluate(value: object, where: str) -> None:
             raise DataError(f"{where}: field 'also_evaluate.{name}': a name of [a-z0-9_] mapped to evaluation options")
 
 
-def load_experiment(path: str | Path) -> ExperimentConfig:
-    """The experiment of a YAML file; a DataError names the file, line and field of what is wrong."""
+def load_experiment(path: str | Path, raw: dict | None = None) -> ExperimentConfig:
+    """The experiment of a YAML file, or ``raw``: its fields as ``lit-parallel experiment`` read them from
+    it (jsonargparse, overrides applied); a DataError names the file, line and field of what is wrong."""
     text = Path(path).read_text()
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.safe_load(text) if raw is None else raw
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise DataError(f"{path}:{mark.line + 1 if mark else '?'}: not YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise DataError(f"{path}:1: an experiment is a mapping of fields")
-    lines = key_lines(text)
+    lines = {**dict.fromkeys(raw, "?"), **key_lines(text)}  # "?": a key the command line set
     known = {f.name for f in fields(ExperimentConfig)}
     for key in raw:
         if key not in known:

@@ -65,13 +65,26 @@ def output_name(kind: str, measure: str = "") -> str:
     return {"fit": "adapters/final", "align": "align.json"}[kind]
 
 
-def flags(options: dict) -> list[str]:
-    """``{max_new_tokens: 192, languages: [go, php]}`` -> ``--max-new-tokens 192 --languages go php``."""
+def flags(options: dict, prefix: str = "--") -> list[str]:
+    """A command's options, as its config holds them, as its flags: ``{limit: 6, languages: [go, php],
+    sampling: {max_new_tokens: 192}}`` -> ``--limit=6 --languages=["go", "php"] --sampling.max_new_tokens=192``."""
     argv = []
     for key, value in options.items():
-        argv.append("--" + key.replace("_", "-"))
-        argv += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        if isinstance(value, dict):
+            argv += flags(value, f"{prefix}{key}.")
+        else:
+            argv.append(f"{prefix}{key}={value if isinstance(value, str) else json.dumps(value)}")
     return argv
+
+
+def merged(options: dict, changes: dict) -> dict:
+    """``options`` with ``changes`` applied key by key, nested mappings merged (a measurement's
+    ``sampling: {max_new_tokens: 384}`` keeps the evaluation's other sampling options)."""
+    out = dict(options)
+    for key, value in changes.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merged(out[key], value) if both else value
+    return out
 
 
 LOGS = Path("tb/version_0")
@@ -81,7 +94,10 @@ LOGS = Path("tb/version_0")
 def trained_model(directory: Path) -> list[str]:
     """The model arguments that name what the fit in ``directory`` trained: its saved config (every
     override applied, so the same base and quantization) and its final adapter."""
-    return ["--config", str(directory / LOGS / "config.yaml"), "--adapter", str(directory / "adapters" / "final")]
+    return [
+        f"--model.fit_config={directory / LOGS / 'config.yaml'}",
+        f"--model.adapter={directory / 'adapters' / 'final'}",
+    ]
 
 
 def fit_argv(config: str, directory: Path, seed: int, extra: list[str], adapter: Path | None) -> list[str]:
@@ -101,18 +117,20 @@ def measurements(
     """The evaluations (and alignment) of one model."""
     if seed is not None:
         for measure, options in {"": {}, **experiment.also_evaluate}.items():
-            argv = ["evaluate", *model, *flags({**experiment.evaluation, **options, "seed": seed})]
+            options = merged(merged(experiment.evaluation, options), {"sampling": {"seed": seed}})
+            argv = ["evaluate", *model, *flags(options)]
             output = directory / output_name("evaluate", measure)
-            yield Stage(arm, seed, point, "evaluate", directory, (*argv, "--output", str(output)), measure)
+            yield Stage(arm, seed, point, "evaluate", directory, (*argv, f"--output={output}"), measure)
     if experiment.alignment is not None and (arm != BASE or seed is None):
-        argv = ["align", *model, *flags(experiment.alignment), "--output", str(directory / output_name("align"))]
+        argv = ["align", *model, *flags(experiment.alignment), f"--output={directory / output_name('align')}"]
         yield Stage(arm, seed, point, "align", directory, tuple(argv))
 
 
 def plan(experiment: ExperimentConfig) -> list[Stage]:
     """Every stage, in an order where each one's inputs come before it."""
     out = Path(experiment.output_dir)
-    base_model = ["--config", experiment.base_config, *(f"--config-arg={a}" for a in experiment.base_args)]
+    base_model = [f"--model.fit_config={experiment.base_config}"]
+    base_model += [f"--model.fit_args={json.dumps(experiment.base_args)}"] if experiment.base_args else []
     stages = list(measurements(experiment, BASE, None, BASE, base_model, out / BASE))  # alignment: seed-free
     # Seed by seed, so that a run stopped part-way already holds every arm of its first seeds.
     for seed in experiment.seeds:

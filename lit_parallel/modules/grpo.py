@@ -20,12 +20,14 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 import lightning as L
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from datamodules.contract import code_data
+from lit_parallel import checks
 from lit_parallel.evaluation import Job
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.generation import SamplingSpec, generate
@@ -74,6 +76,16 @@ class GRPOSpec:
     """Clip the global gradient norm of each update (None: no clipping)."""
     dynamic_sampling: bool = False
     """Drop groups whose G rewards are all equal (no signal under group baselines; DAPO)."""
+
+    def __post_init__(self) -> None:
+        checks.choices([self.estimator], get_args(Estimator), "algorithm.estimator")
+        checks.choices([self.aggregation], get_args(Aggregation), "algorithm.aggregation")
+        checks.fraction(self.epsilon_low, "algorithm.epsilon_low")
+        checks.at_least(self.epsilon_high, 0, "algorithm.epsilon_high")
+        checks.at_least(self.kl_coef, 0, "algorithm.kl_coef")
+        checks.at_least(self.iterations, 1, "algorithm.iterations")
+        checks.at_least(self.micro_batch_size, 1, "algorithm.micro_batch_size")
+        checks.positive(self.max_grad_norm, "algorithm.max_grad_norm")
 
 
 class GRPOModule(AdapterCheckpoints, L.LightningModule):

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
+from lit_parallel import checks
+from lit_parallel.errors import DataError
+
 
 @dataclass
 class OptimizerSpec:
@@ -20,6 +23,16 @@ class OptimizerSpec:
     """Optimizer steps of linear warmup from 0."""
     min_lr_ratio: float = 0.1
     """The cosine ends at ``lr * min_lr_ratio``."""
+
+    def __post_init__(self) -> None:
+        checks.at_least(self.lr, 0, "optimizer.lr")  # lr 0: the negative control of a learning test
+        checks.at_least(self.weight_decay, 0, "optimizer.weight_decay")
+        for beta in self.betas:
+            checks.number(beta, "optimizer.betas")
+            if not 0 <= beta < 1:
+                raise DataError(f"optimizer.betas: each must be in [0, 1), got {list(self.betas)}")
+        checks.at_least(self.warmup_steps, 0, "optimizer.warmup_steps")
+        checks.fraction(self.min_lr_ratio, "optimizer.min_lr_ratio")
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> float:
