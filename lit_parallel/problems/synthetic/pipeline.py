@@ -1,6 +1,6 @@
 """Composed problems: an input, a filter, a transformation, an aggregation and an output format.
 
-A :class:`Pipeline` is one choice of the five parts (:mod:`.parts`) with their constants. Its
+A :class:`Pipeline` is one choice of the five parts (:mod:`.parts`, :mod:`.results`) with their constants. Its
 *composition* is the parts' kinds without the constants (``list/compare/scale/sum/plain``): the skill
 it exercises, and the cluster statistics resample. Some pairs of parts never appear together in
 training (:data:`HELD_OUT_PAIRS`: unseen compositions of trained parts) and some parts never appear
@@ -16,7 +16,8 @@ from functools import cached_property
 
 from lit_parallel.problems.synthetic.family import Shape, Values
 from lit_parallel.problems.synthetic.ir import If, Solution
-from lit_parallel.problems.synthetic.parts import ALPHABET, Aggregate, Filter, Format, Input, K, Transform
+from lit_parallel.problems.synthetic.parts import ALPHABET, Filter, Input, K, Transform
+from lit_parallel.problems.synthetic.results import Aggregate, Format
 
 INPUTS = {"list": 4, "range": 2, "interval": 2, "digits": 2, "word": 3}
 """Input kinds and their weights when drawing (so are the tables below): the mix of difficulty."""
@@ -184,9 +185,14 @@ def valid(kinds: tuple[str, ...]) -> bool:
         return False
     if source == "digits" and transform in ("lastdigit", "digitsum"):
         return False
-    formats = FORMATS if aggregate in ("sum", "count", "product", "max", "min", "first", "last") else {}
-    formats = {"words": 1} if aggregate in ("any", "all") else formats or {"plain": 1}
-    return form in formats
+    return form in formats(aggregate)
+
+
+def formats(aggregate: str) -> Mapping[str, int]:
+    """The formats an aggregation's result may be printed in, with their weights."""
+    if aggregate in ("any", "all"):
+        return {"words": 1}
+    return FORMATS if Aggregate(aggregate).scalar else {"plain": 1}
 
 
 def domain(kinds: tuple[str, ...]) -> str:
@@ -210,11 +216,9 @@ def draw_kinds(r: random.Random) -> tuple[str, str, str, str, str]:
             _pick(r, WORD_AGGREGATES if word else AGGREGATES),
             _pick(r, FORMATS),
         )
-        aggregate = kinds[3]
-        if aggregate in ("any", "all"):
-            kinds = (*kinds[:4], "words")
-        elif aggregate not in ("sum", "count", "product", "max", "min", "first", "last"):
-            kinds = (*kinds[:4], "plain")
+        allowed = formats(kinds[3])
+        if kinds[4] not in allowed:
+            kinds = (*kinds[:4], next(iter(allowed)))
         if valid(kinds):
             return kinds
 
