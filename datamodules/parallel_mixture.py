@@ -20,10 +20,12 @@ from typing import Literal
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader, DistributedSampler
 
 from datamodules.contract import PromptItem
 from datamodules.mixture import EXAMPLE_FORMATS, Example, MixtureBuilder, MixtureConfig
+from datamodules.programs import PARTS, select_part
 from lit_parallel import checks
 from lit_parallel.modeling import PACKAGED, load_tokenizer
 from lit_parallel.problems.loading import load_problems, parse_spec
@@ -178,12 +180,13 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         return self.eval_problems
 
     def load(self) -> None:
-        """Read the datasets and split them by task (once)."""
+        """Read the datasets, split them by task and keep the mixture's part of the training ones (once)."""
         if self.train_problems is None:
-            self.train_problems, self.eval_problems = split_by_task(
+            train, self.eval_problems = split_by_task(
                 [p for spec in self.hparams.datasets for p in load_problems(spec)],
                 [p for spec in self.hparams.eval_datasets for p in load_problems(spec)],
             )
+            self.train_problems = select_part(train, self.eval_problems, self.mixture.part, self.mixture.warm_share)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_rows:
@@ -200,13 +203,13 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         val = [p for p in self.eval_problems if self.source_language in p.parallel_group()]
         val_config = MixtureConfig(self.source_language, {self.source_language: 1.0}, seed=self.mixture.seed)
         self.val_rows = self._tokenize(MixtureBuilder(val_config, self.tokenizer, self.style).build(val)) if val else []
-        log.info("SFT mixture: %s", self.report)
+        rank_zero_only(log.info)("SFT mixture: %s", self.report)
 
     def _tokenize(self, examples: Sequence[Example]) -> list[dict]:
         rows = [tokenize_example(e, self.tokenizer, self.hparams.max_length, self.style.chat) for e in examples]
         dropped = sum(row is None for row in rows)
-        if dropped:
-            log.warning("%d of %d examples dropped: prompt longer than max_length", dropped, len(rows))
+        if dropped:  # every DDP rank drops the same rows: one of them says so
+            rank_zero_only(log.warning)("%d of %d examples dropped: prompt longer than max_length", dropped, len(rows))
         return [row for row in rows if row is not None]
 
     def prompts(self, problems: Sequence[Problem], languages: Sequence[str]) -> dict[str, list[PromptItem]]:
@@ -283,6 +286,8 @@ def check_arguments(hparams: dict, mixture: MixtureConfig) -> None:
     checks.shares(mixture.languages, f"{KEY}.mixture.languages")
     checks.registry_names(list(mixture.languages), f"{KEY}.mixture.languages")
     checks.shares(mixture.formats, f"{KEY}.mixture.formats")
+    checks.choices([mixture.part], PARTS, f"{KEY}.mixture.part")
+    checks.at_least(mixture.warm_share, 0, f"{KEY}.mixture.warm_share")
     checks.choices(list(mixture.formats), EXAMPLE_FORMATS, f"{KEY}.mixture.formats")
     checks.at_least(mixture.num_examples, 1, f"{KEY}.mixture.num_examples")
     checks.at_least(mixture.multi_languages, 1, f"{KEY}.mixture.multi_languages")
