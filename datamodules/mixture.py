@@ -2,7 +2,8 @@
 
 Pure and deterministic for a seed: no Lightning, no tensors. Counts are allocated exactly (largest
 remainder), so the configured ratios hold to within one example per language and format. The same
-config with ``parallel: false`` builds its non-parallel control.
+config with ``parallel: false`` builds its non-parallel control, and with ``source_only: true`` the
+baseline of the same answer-token budget in the source language alone.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from datamodules.programs import PARTS, Part, distinct_programs
 from lit_parallel.errors import DataError
 from lit_parallel.problems.schema import Problem
 from lit_parallel.prompts import (
     PromptStyle,
     multi_message,
     problems_message,
+    reference_prompt,
     render_prompt,
     render_target,
     translation_prompt,
@@ -27,6 +30,10 @@ from lit_parallel.prompts import (
 )
 
 EXAMPLE_FORMATS = ("single", "multi", "translation")
+REFERENCES = 8
+"""The most source programs the control's translations show (each a program used in no other language)."""
+REFERENCED = "referenced:"
+"""Prefixes a language in the control's table of answer sizes: its ``translation`` answers (a longer prompt)."""
 
 
 @dataclass
@@ -48,16 +55,26 @@ class MixtureConfig:
     """Languages in one ``multi`` example (fewer when a problem has fewer)."""
     parallel: bool = True
     """False: the non-parallel control. The parallel mixture of this config is built, then every
-    program of its answers is swapped for one in the same language and of about the same tokens (left
-    after the cut to max_length), of a problem that appears in no other language: the same languages,
-    shares, examples per language and answer tokens (the loss's budget), but no equivalent programs.
-    Formats parallel by nature become their nearest non-parallel kin: a ``translation`` (a program in,
-    its equivalent out) becomes a ``single`` example (statement in, program out); a ``multi`` example
-    keeps its languages, each now solving a different problem whose statement the prompt lists.
-    Prompts are therefore longer: a statement where a translation showed a program, a statement per
-    program in a ``multi`` example (keep max_length above three statements, or it is dropped). Each
-    problem serves one language, so a language sees fewer distinct problems than in the parallel
-    mixture once examples outnumber problems."""
+    program it shows is swapped for one in the same language and of about the same tokens (left after
+    the cut to max_length), of a *program* (``datamodules.programs``: equal solutions under any
+    task_id are one) that appears in no other language: the same languages, shares, examples per
+    language and format, and answer tokens (the loss's budget), but no equivalent programs. Formats
+    parallel by nature keep their shape without the equivalence: a ``translation`` (a source program
+    in, its equivalent out) shows a source program of one problem and asks for a different problem,
+    stated, in the target; a ``multi`` example keeps its languages, each now solving a different
+    problem whose statement the prompt lists. Prompts are therefore longer (a statement per answer
+    program; keep max_length above three statements, or a ``multi`` example is dropped). Each program
+    serves one language, so a language sees fewer distinct problems than in the parallel mixture once
+    examples outnumber programs."""
+    source_only: bool = False
+    """True: the baseline. The mixture of this config is built, and its answer tokens (after the cut
+    to max_length) become the budget of source-language examples alone (to within one example)."""
+    part: Part = "all"
+    """Which training problems the data draws on: ``all``; ``warm``, the programs of the warm start's
+    ``warm_share`` (``datamodules.programs``); ``arms``, every other one (what the arms of an experiment
+    with a warm start train on, SFT and RL alike)."""
+    warm_share: float = 0.0
+    """The share of training programs kept for the warm start (chosen by a hash of each program)."""
     seed: int = 0
 
 
@@ -108,6 +125,8 @@ class MixtureBuilder:
         unknown = set(config.formats) - set(EXAMPLE_FORMATS)
         if unknown:
             raise ValueError(f"unknown mixture formats {sorted(unknown)} (known: {', '.join(EXAMPLE_FORMATS)})")
+        if config.part not in PARTS:
+            raise ValueError(f"unknown mixture part {config.part!r} (known: {', '.join(PARTS)})")
         self.config, self.tokenizer, self.style, self.max_length = config, tokenizer, style, max_length
 
     def build(self, problems: Sequence[Problem]) -> list[Example]:
@@ -131,30 +150,66 @@ class MixtureBuilder:
                 problems_of = _cycle(pool, rng)
                 examples += [self.make(kind, next(problems_of), lang, rng) for _ in range(n)]
         rng.shuffle(examples)
+        if cfg.source_only:
+            return self.source_budget(sum(self.answer_tokens(examples)), pools[cfg.source_language], rng)
         return examples if cfg.parallel else self.control(examples, problems, rng)
 
+    def source_budget(self, budget: int, pool: Sequence[Problem], rng: random.Random) -> list[Example]:
+        """Source-language examples whose answer tokens sum to ``budget``, to within one example."""
+        problems_of, examples, spent = _cycle(pool, rng), [], 0
+        while spent < budget:
+            batch = [self.single(next(problems_of), self.config.source_language, "source") for _ in range(64)]
+            for example, tokens in zip(batch, self.answer_tokens(batch), strict=True):
+                if spent + tokens / 2 >= budget:  # the next one would overshoot more than stopping falls short
+                    return examples
+                examples.append(example)
+                spent += tokens
+        return examples
+
     def control(self, examples: Sequence[Example], problems: Sequence[Problem], rng: random.Random) -> list[Example]:
-        """The non-parallel counterpart of ``examples``: each answer program swapped for one in the same
-        language, of about the same length in tokens, of a problem seen in no other language."""
-        answers = [e.programs[-1:] if e.kind == "translation" else e.programs for e in examples]
+        """The non-parallel counterpart of ``examples``: each program it shows swapped for one in the same
+        language, of about the same length in tokens, of a program seen in no other language."""
         sizes = self.single_sizes(problems)
-        translations = iter(self.answer_tokens([e for e in examples if e.kind == "translation"]))
-        slots = [
-            (lang, example.language, next(translations) if example.kind == "translation" else sizes[task_id][lang])
-            for example, shown in zip(examples, answers, strict=True)
-            for task_id, lang in shown
-        ]
+        distinct = distinct_programs(problems)
+        candidates = {p.task_id: dict(sizes[p.task_id]) for p in distinct}
+        translated = [e for e in examples if e.kind == "translation"]
+        references = self.references(distinct, sizes) if translated else []
+        for reference in references:  # shown in prompts only, and no answer shows it
+            del candidates[reference.task_id]
+        if translated:
+            for task_id, by_language in self.referenced_sizes(distinct, references).items():
+                candidates[task_id].update(by_language)
+        translations = iter(self.answer_tokens(translated))
+        slots = []  # (language, account, length, size key)
+        for example in examples:
+            if example.kind == "translation":
+                lang = example.language
+                slots.append((lang, lang, next(translations), REFERENCED + lang))
+            else:
+                slots += [(lang, example.language, sizes[task][lang], lang) for task, lang in example.programs]
         by_id = {p.task_id: p for p in problems}
-        swapped = iter(by_id[task_id] for task_id in decouple(slots, sizes, rng))
+        swapped = iter(by_id[task_id] for task_id in decouple(slots, candidates, rng))
+        shown = itertools.cycle(references)
         control = []
-        for example, shown in zip(examples, answers, strict=True):
-            chosen = [(next(swapped), lang) for _, lang in shown]
+        for example in examples:
+            if example.kind == "translation":
+                asked = (next(swapped), example.language)
+                control.append(self.referenced((next(shown), self.config.source_language), asked))
+                continue
+            chosen = [(next(swapped), lang) for _, lang in example.programs]
             if example.kind == "multi":
                 control.append(self.several(chosen))
             else:
                 [(problem, lang)] = chosen
-                control.append(self.single(problem, lang, "single" if example.kind == "translation" else example.kind))
+                control.append(self.single(problem, lang, example.kind))
         return control
+
+    def references(self, problems: Sequence[Problem], sizes: Mapping[str, Mapping[str, int]]) -> list[Problem]:
+        """The source programs the control's translations show: the shortest few, so that a prompt that also
+        states the asked problem is not cut (or dropped) more often than a translation's."""
+        source = self.config.source_language
+        solved = sorted((p for p in problems if _solved(p, source)), key=lambda p: sizes[p.task_id][source])
+        return solved[: min(REFERENCES, max(len(problems) // 10, 1))]
 
     def single_sizes(self, problems: Sequence[Problem]) -> dict[str, dict[str, int]]:
         """task_id -> language -> answer tokens of its ``single`` example, for the mixture's languages."""
@@ -163,6 +218,18 @@ class MixtureBuilder:
         sizes: dict[str, dict[str, int]] = {}
         for single, tokens in zip(singles, self.answer_tokens(singles), strict=True):
             sizes.setdefault(single.task_id, {})[single.language] = tokens
+        return sizes
+
+    def referenced_sizes(self, problems: Sequence[Problem], references: Sequence[Problem]) -> dict:
+        """task_id -> ``REFERENCED + language`` -> answer tokens of its control ``translation`` (after the cut
+        to max_length, which its longer prompt makes deeper), shown the median of the ``references``."""
+        source, reference = self.config.source_language, references[len(references) // 2]
+        targets = [lang for lang in self.config.languages if lang != source]
+        asked = [(p, lang) for p in problems if p not in references for lang in targets if _solved(p, lang)]
+        made = [self.referenced((reference, source), pair) for pair in asked]
+        sizes: dict[str, dict[str, int]] = {}
+        for (problem, lang), tokens in zip(asked, self.answer_tokens(made), strict=True):
+            sizes.setdefault(problem.task_id, {})[REFERENCED + lang] = tokens
         return sizes
 
     def answer_tokens(self, examples: Sequence[Example]) -> list[int]:
@@ -214,6 +281,15 @@ class MixtureBuilder:
         shown = tuple((problem.task_id, lang) for problem, lang in chosen)
         return Example(first.task_id, language, "multi", prompt, answer, shown)
 
+    def referenced(self, shown: tuple[Problem, str], asked: tuple[Problem, str]) -> Example:
+        """The control's ``translation``: a source program in the prompt, as a translation shows one, and a
+        different problem, stated, to solve in the target language."""
+        (reference, source), (problem, language) = shown, asked
+        variant = problem.variants[language]
+        prompt = reference_prompt(source, reference.parallel_group()[source], variant, self.tokenizer, self.style)
+        programs = ((reference.task_id, source), (problem.task_id, language))
+        return Example(problem.task_id, language, "translation", prompt, render_target(variant.solution), programs)
+
     def translation(self, problem: Problem, language: str) -> Example:
         programs = problem.parallel_group()
         source = self.config.source_language
@@ -223,11 +299,12 @@ class MixtureBuilder:
 
 
 def decouple(
-    slots: Sequence[tuple[str, str, int]], sizes: Mapping[str, Mapping[str, int]], rng: random.Random
+    slots: Sequence[tuple[str, str, int, str]], sizes: Mapping[str, Mapping[str, int]], rng: random.Random
 ) -> list[str]:
-    """A task_id for each ``(language, account, length)`` slot, with no task in two languages.
+    """A task_id for each ``(language, account, length, size key)`` slot, with no task in two languages.
 
-    ``sizes`` gives each task's answer length per language it is solved in. First each language
+    ``sizes`` gives each task's answer length per language it is solved in (and per further size key:
+    the slot's answer as its example will cut it). First each language
     claims tasks in proportion to its slots (one per slot while there are enough): its slots, sorted
     by length, are cut into that many equal groups, each of which claims the unclaimed task nearest
     the group's mean length; languages claim in turn, longest groups first. Then each slot takes, of
@@ -235,17 +312,17 @@ def decouple(
     running length of its (language, account) closest to the slots': so the examples counted under
     each account (the mixture's languages) keep their length budget.
     """
-    claimed = _claim([(lang, length) for lang, _, length in slots], sizes, rng)
-    counts = Counter(lang for lang, _, _ in slots)
+    claimed = _claim([(lang, length) for lang, _, length, _ in slots], sizes, rng)
+    counts = Counter(lang for lang, _, _, _ in slots)
     cap = {lang: 2 * math.ceil(counts[lang] / len(pool)) for lang, pool in claimed.items()}
     used: Counter[str] = Counter()
     drift: Counter[tuple[str, str]] = Counter()  # length taken minus length asked, so far
     taken = []
-    for lang, account, length in slots:
+    for lang, account, length, key in slots:
         candidates = [task for task in claimed[lang] if used[task] < cap[lang]]
-        best = min(candidates, key=lambda task: abs(drift[lang, account] + sizes[task][lang] - length))
+        best = min(candidates, key=lambda task: abs(drift[lang, account] + sizes[task][key] - length))
         used[best] += 1
-        drift[lang, account] += sizes[best][lang] - length
+        drift[lang, account] += sizes[best][key] - length
         taken.append(best)
     return taken
 
@@ -256,7 +333,7 @@ def _claim(
     """Disjoint pools of tasks, one per language of ``slots``, spanning its slots' lengths (see decouple)."""
     counts = Counter(lang for lang, _ in slots)
     if len(sizes) < len(counts):
-        raise ValueError(f"non-parallel control: {len(sizes)} problems cannot serve {len(counts)} languages one each")
+        raise ValueError(f"non-parallel control: {len(sizes)} programs cannot serve {len(counts)} languages one each")
     quota = allocate(min(len(sizes), len(slots)), counts)
     for lang in [lang for lang, n in quota.items() if n == 0]:  # a language with few slots still needs one
         donor = max(quota, key=quota.__getitem__)

@@ -102,6 +102,14 @@ def translation_prompt(source: str, code: str, target: str, tokenizer: object, s
     return render_prompt(translate_message(source, code, target), target, tokenizer, style)
 
 
+def reference_prompt(source: str, code: str, variant: Variant, tokenizer: object, style: PromptStyle) -> str:
+    """The non-parallel control's kin of a translation prompt: a ``source`` program shown as a translation
+    shows one, then a different problem to solve in the variant's language (the two are not equivalent)."""
+    shown = f"Here is a {display_name(source)} program.\n\n{FENCE}{source}\n{code.rstrip()}\n{FENCE}"
+    message = f"{shown}\n\nNow a different task. {solve_message(variant)}"
+    return render_prompt(message, variant.language, tokenizer, style, variant.prompt if variant.completion else "")
+
+
 def variant_prompt(variant: Variant, tokenizer: object, style: PromptStyle) -> str:
     """The prompt for solving ``variant``: what SFT, RL and evaluation all show the model."""
     prefix = variant.prompt if variant.completion else ""

@@ -2,12 +2,14 @@
 non-parallel control."""
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
 from datamodules import MixtureBuilder, MixtureConfig, ParallelMixtureDataModule
 from datamodules.mixture import allocate
 from datamodules.parallel_mixture import IGNORE_INDEX, mixture_report, split_by_task, tokenize_example
+from datamodules.programs import normalized, program_ids, select_part
 from lit_parallel.problems.bundled import bundled_corpus
 from lit_parallel.prompts import PromptStyle, code_blocks
 
@@ -146,24 +148,78 @@ def test_the_control_has_the_parallel_mixtures_examples_and_answer_tokens_per_la
             assert c["tokens"] - c["answer_tokens"] > p["tokens"] - p["answer_tokens"], lang
 
 
+def test_the_control_has_the_parallel_mixtures_examples_per_language_and_format(tokenizer):
+    (parallel, _), (control, _) = control_pair(tokenizer).values()
+    kinds = Counter((e.language, e.kind) for e in parallel)
+    assert kinds[("go", "translation")] > 0 and kinds[("go", "multi")] > 0
+    assert Counter((e.language, e.kind) for e in control) == kinds
+
+
 def test_no_problem_of_the_control_is_in_two_languages_and_its_programs_are_real(tokenizer):
     (parallel, _), (control, _) = control_pair(tokenizer).values()
     assert any(len(langs) > 1 for langs in languages_of_each_task(parallel).values())
     assert all(len(langs) == 1 for langs in languages_of_each_task(control).values())
     by_id = {p.task_id: p for p in TRAIN}
-    kinds = Counter(e.kind for e in control if e.language != "python")
-    assert kinds["translation"] == 0 and kinds["single"] == sum(FORMATS[k] for k in ("single", "translation")) * 200
     for example in control:
         blocks = code_blocks(example.target)
-        assert [lang for lang, _ in blocks[1:]] == [lang for _, lang in example.programs[1:]]
-        for (_, code), (task_id, lang) in zip(blocks, example.programs, strict=True):
+        answers = example.programs[1:] if example.kind == "translation" else example.programs
+        assert [lang for lang, _ in blocks[1:]] == [lang for _, lang in answers[1:]]
+        for (_, code), (task_id, lang) in zip(blocks, answers, strict=True):
             assert code == programs_of(by_id, task_id, lang)
             assert by_id[task_id].description in example.prompt
     multi = [e for e in control if e.kind == "multi"]
     assert multi and all(len({task_id for task_id, _ in e.programs}) == len(e.programs) == 3 for e in multi)
+    # A control translation shows a python program of another problem, and asks for its own in the target.
+    translation = next(e for e in control if e.kind == "translation")
+    (shown, source), (asked, _) = translation.programs
+    assert source == "python" and shown != asked
+    assert programs_of(by_id, shown, "python") in translation.prompt
+    assert programs_of(by_id, asked, "python") not in translation.prompt
+
+
+def test_the_control_holds_a_program_in_one_language_even_under_two_task_ids(tokenizer):
+    # Every problem twice, under a second task_id: de-duplicating by task_id would let a program be
+    # trained in two languages; the control compares programs.
+    doubled = TRAIN + [replace(p, task_id=p.task_id + "/again") for p in TRAIN]
+    config = MixtureConfig("python", RATIOS, FORMATS, num_examples=400, parallel=False)
+    control = MixtureBuilder(config, tokenizer, PromptStyle()).build(doubled)
+    ids = program_ids(doubled)
+    languages = {}
+    for example in control:
+        for task_id, lang in example.programs:
+            languages.setdefault(ids[task_id], set()).add(lang)
+    assert len(languages) > 20 and all(len(langs) == 1 for langs in languages.values())
+
+
+def test_the_baseline_has_the_parallel_mixtures_answer_tokens_in_the_source_language(tokenizer):
+    config = MixtureConfig("python", RATIOS, FORMATS, num_examples=400)
+    builder = MixtureBuilder(config, tokenizer, PromptStyle(), max_length=512)
+    parallel = builder.build(TRAIN)
+    baseline = MixtureBuilder(replace(config, source_only=True), tokenizer, PromptStyle(), max_length=512).build(TRAIN)
+    assert {e.language for e in baseline} == {"python"} and {e.kind for e in baseline} == {"source"}
+    budget, spent = sum(builder.answer_tokens(parallel)), builder.answer_tokens(baseline)
+    assert len(baseline) > 400  # python answers are shorter than multi examples' three programs
+    assert abs(sum(spent) - budget) <= max(spent) / 2
+
+
+def test_warm_and_arms_parts_share_no_program_and_the_warm_part_no_eval_program():
+    doubled = TRAIN + [replace(p, task_id=p.task_id + "/again") for p in TRAIN]
+    evaluated = [*EVAL, replace(TRAIN[0], task_id="eval/copy", split="eval")]
+    warm = select_part(doubled, evaluated, "warm", 0.3)
+    arms = select_part(doubled, evaluated, "arms", 0.3)
+    assert sorted(p.task_id for p in warm + arms) == sorted(p.task_id for p in doubled)
+    ids = program_ids(doubled)
+    assert 0.15 < len(warm) / len(doubled) < 0.45
+    assert not {ids[p.task_id] for p in warm} & {ids[p.task_id] for p in arms}
+    held_out = {normalized(code) for p in evaluated for code in p.parallel_group().values()}
+    assert all(held_out.isdisjoint(map(normalized, p.parallel_group().values())) for p in warm)
+    # A program's part is its own: the same in a smaller corpus, in any order.
+    assert {p.task_id for p in select_part(doubled[::-1][:50], evaluated, "warm", 0.3)} <= {p.task_id for p in warm}
+    assert select_part(doubled, evaluated, "all", 0.3) == doubled
 
 
 def test_a_control_needs_a_problem_per_language(tokenizer):
     config = MixtureConfig("python", RATIOS, FORMATS, num_examples=40, parallel=False)
-    with pytest.raises(ValueError, match="3 problems cannot serve 5 languages"):
+    # One of the 3 is the program the translations show: 2 are left to answer.
+    with pytest.raises(ValueError, match="2 programs cannot serve 5 languages"):
         MixtureBuilder(config, tokenizer, PromptStyle()).build(TRAIN[:3])
