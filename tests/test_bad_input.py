@@ -138,6 +138,7 @@ FIXTURES = {
     "binary.jsonl": bytes(range(128, 256)),
     "trunc.jsonl.gz": __import__("gzip").compress(b'{"task_id": "x"}\n' * 2000)[:20],
     "trunc_report.json": '{"languages": ["python"], "task_',
+    "trunc_candidates.jsonl": '{"task_id": "lp/0001-',
 }
 
 CASES = {
@@ -332,6 +333,10 @@ CASES = {
         [*TRANSLATE, "--targets=[go]", "--model.adapter={tmp}/trunc_adapter"],
         ".*trunc_adapter/adapter_model.safetensors: not a readable safetensors file",
     ),
+    "translate-truncated-candidates": (
+        [*TRANSLATE, "--targets=[go]", "--candidates={tmp}/trunc_candidates.jsonl"],
+        ".*trunc_candidates.jsonl:1: not JSON",
+    ),
     # align
     "align-unknown-language": ([*ALIGN, "--languages=[python, klingon]"], "languages: unknown language 'klingon'"),
     "align-limit-one": ([*ALIGN, "--limit=1"], "limit: must be at least 2, got 1"),
@@ -353,15 +358,15 @@ CASES = {
         "config: an experiment is a YAML file",
     ),
     "experiment-syntax": (
-        ["experiment", "--config={tmp}/exp_syntax.yaml", "--dry_run=true"],
+        ["experiment", "--config={tmp}/exp_syntax.yaml", "--dry_run"],
         ".*exp_syntax.yaml:2: not YAML",
     ),
     "experiment-nan-in-a-measurement": (
-        ["experiment", "--config={tmp}/exp_nan.yaml", "--dry_run=true"],
+        ["experiment", "--config={tmp}/exp_nan.yaml", "--dry_run"],
         ".*exp_nan.yaml:\\d+: evaluation: sampling.temperature: must be a finite number, got nan",
     ),
     "experiment-flat-evaluation-key": (
-        ["experiment", "--config={tmp}/exp_flat_key.yaml", "--dry_run=true"],
+        ["experiment", "--config={tmp}/exp_flat_key.yaml", "--dry_run"],
         ".*exp_flat_key.yaml:\\d+: evaluation: max_new_tokens: not an option of this command",
     ),
     # LightningCLI configs: the project's classes name the config key.

@@ -74,7 +74,7 @@ CASES = {
         lambda tmp, out: json.loads((tmp / "out" / "a.json").read_text())["curves"],
     ),
     "experiment": (
-        ["experiment", f"--config={TINY_EXPERIMENT}", "--output_dir={tmp}/run", "--seeds=[3]", "--dry_run=true"],
+        ["experiment", f"--config={TINY_EXPERIMENT}", "--output_dir={tmp}/run", "--seeds=[3]", "--dry_run"],
         lambda tmp, out: out,
     ),
 }

@@ -36,7 +36,7 @@ class Command:
     options: type | None
     """The dataclass of its options (None: it has none)."""
     run: Callable[..., int]
-    """Called with the options object, and the flags of its own further parameters (``dry_run``)."""
+    """Called with the options object, and the switches of its further (boolean) parameters (``dry_run``)."""
     build: Callable[[dict, list[str]], object] | None = None
     """Makes the options object of the values read (a mapping, as a YAML holds them) and the config
     files they came from; None: the options class called with them (specs built, then validated)."""
@@ -44,7 +44,7 @@ class Command:
 
 def build_parser(command: Command) -> Any:
     """The jsonargparse parser of ``command``: ``--config``, ``--print_config`` and one flag per option."""
-    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter, set_parsing_settings
+    from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, DefaultHelpFormatter, set_parsing_settings
 
     class PlainDefaultHelp(PlainText, DefaultHelpFormatter):
         """jsonargparse's help, from the fields' docstrings, without reST markup."""
@@ -63,9 +63,18 @@ def build_parser(command: Command) -> Any:
         return parser
     parser.add_argument("--config", action=ActionConfigFile, help="a YAML of these options (as --print_config prints)")
     parser.add_class_arguments(command.options, fail_untyped=True)
-    if extra_parameters(command):
-        parser.add_function_arguments(command.run, skip={next(iter(inspect.signature(command.run).parameters))})
+    for name in extra_parameters(command):  # switches of the run, as --dry_run
+        parser.add_argument(
+            f"--{name}", action=ActionYesNo(no_prefix=None), default=False, help=switch_help(command, name)
+        )
     return parser
+
+
+def switch_help(command: Command, name: str) -> str:
+    """What the run's docstring says of its parameter ``name`` (``Args:`` section)."""
+    doc = inspect.getdoc(command.run) or ""
+    found = re.search(rf"^\s*{name}: (.+?)(?=^\s*\w+: |\Z)", doc, re.MULTILINE | re.DOTALL)
+    return " ".join(found.group(1).split()) if found else name
 
 
 def extra_parameters(command: Command) -> list[str]:

@@ -22,6 +22,9 @@ RunCommand = Callable[[Sequence[str]], int | None]
 
 BASE = "base"
 """The arm name of the untrained model's measurements."""
+WARM = "warm"
+"""The arm name (and point) of the warm start: its fit and the measurements of its model."""
+MIXTURE = "--data.init_args.mixture"
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class Stage:
     arm: str
     seed: int | None
     point: str
-    """``base``, ``sft`` or ``rl``: which model the stage trains or measures."""
+    """``base``, ``warm``, ``sft`` or ``rl``: which model the stage trains or measures."""
     kind: str
     """``fit``, ``evaluate`` or ``align``."""
     directory: Path
@@ -67,13 +70,15 @@ def output_name(kind: str, measure: str = "") -> str:
 
 def flags(options: dict, prefix: str = "--") -> list[str]:
     """A command's options, as its config holds them, as its flags: ``{limit: 6, languages: [go, php],
-    sampling: {max_new_tokens: 192}}`` -> ``--limit=6 --languages=["go", "php"] --sampling.max_new_tokens=192``."""
+    sampling: {max_new_tokens: 192}}`` -> ``--limit=6 --languages=["go","php"] --sampling.max_new_tokens=192``."""
     argv = []
     for key, value in options.items():
         if isinstance(value, dict):
             argv += flags(value, f"{prefix}{key}.")
         else:
-            argv.append(f"{prefix}{key}={value if isinstance(value, str) else json.dumps(value)}")
+            argv.append(
+                f"{prefix}{key}={value if isinstance(value, str) else json.dumps(value, separators=(',', ':'))}"
+            )
     return argv
 
 
@@ -126,26 +131,60 @@ def measurements(
         yield Stage(arm, seed, point, "align", directory, tuple(argv))
 
 
+def warm_args(experiment: ExperimentConfig) -> list[str]:
+    """The warm start's mixture: every language in equal shares, one program per example and each program
+    in one language (the control's single format), on its own share of the training programs."""
+    warm = experiment.warm_start
+    languages = json.dumps(dict.fromkeys(experiment.warm_languages, 1.0), separators=(",", ":"))
+    mixture = [f"languages={languages}", 'formats={"single":1.0}', "parallel=false", "source_only=false"]
+    mixture += [f"num_examples={warm.examples}", "part=warm", f"warm_share={warm.share}"]
+    return [*experiment.sft_args, *(f"{MIXTURE}.{option}" for option in mixture), *warm.args]
+
+
+def arms_part(experiment: ExperimentConfig) -> list[str]:
+    """With a warm start, the arms' SFT and RL train on the programs it did not (none without one)."""
+    if experiment.warm_start is None:
+        return []
+    return [f"{MIXTURE}.part=arms", f"{MIXTURE}.warm_share={experiment.warm_start.share}"]
+
+
+def warm_stages(experiment: ExperimentConfig, seed: int, out: Path) -> tuple[list[Stage], Path | None]:
+    """The warm start's fit and measurements at ``seed``, and the adapter the arms start from (none without one)."""
+    if experiment.warm_start is None:
+        return [], None
+    run = out / WARM / f"seed={seed}"
+    config = experiment.warm_start.config or experiment.base_config
+    fit = Stage(WARM, seed, WARM, "fit", run, tuple(fit_argv(config, run, seed, warm_args(experiment), None)))
+    return [fit, *measurements(experiment, WARM, seed, WARM, trained_model(run), run)], run / "adapters" / "final"
+
+
 def plan(experiment: ExperimentConfig) -> list[Stage]:
     """Every stage, in an order where each one's inputs come before it."""
     out = Path(experiment.output_dir)
     base_model = [f"--model.fit_config={experiment.base_config}"]
-    base_model += [f"--model.fit_args={json.dumps(experiment.base_args)}"] if experiment.base_args else []
+    base_model += (
+        [f"--model.fit_args={json.dumps(experiment.base_args, separators=(',', ':'))}"] if experiment.base_args else []
+    )
     stages = list(measurements(experiment, BASE, None, BASE, base_model, out / BASE))  # alignment: seed-free
     # Seed by seed, so that a run stopped part-way already holds every arm of its first seeds.
     for seed in experiment.seeds:
         if seed in experiment.base_seeds:
             stages += measurements(experiment, BASE, seed, BASE, base_model, out / BASE / f"seed={seed}")
+        warm, start = warm_stages(experiment, seed, out)
+        stages += warm
+        part = arms_part(experiment)
         for arm, spec in experiment.arms.items():
             run = out / arm / f"seed={seed}"
-            adapter = None
+            adapter = start
             if spec.config:
-                argv = fit_argv(spec.config, run / "sft", seed, [*experiment.sft_args, *spec.args], None)
+                argv = fit_argv(spec.config, run / "sft", seed, [*experiment.sft_args, *part, *spec.args], start)
                 stages.append(Stage(arm, seed, "sft", "fit", run / "sft", tuple(argv)))
                 adapter = run / "sft" / "adapters" / "final"
                 stages += measurements(experiment, arm, seed, "sft", trained_model(run / "sft"), run / "sft")
             if experiment.rl_config:
-                argv = fit_argv(experiment.rl_config, run / "rl", seed, experiment.rl_args, adapter)
+                # The rollouts draw from the experiment's seed, as the data order and initialisation do.
+                extra = [f"--model.init_args.sampling.seed={seed}", *part, *experiment.rl_args]
+                argv = fit_argv(experiment.rl_config, run / "rl", seed, extra, adapter)
                 stages.append(Stage(arm, seed, "rl", "fit", run / "rl", tuple(argv)))
                 stages += measurements(experiment, arm, seed, "rl", trained_model(run / "rl"), run / "rl")
     return stages
@@ -200,5 +239,7 @@ def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[st
         log(f"[{number}/{len(stages)}] {stage.describe()} ...")
         record = run_stage(stage, run_command)
         busy, peak = cpu_share([record]), children_peak_mb()
-        log(f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%}")
-        log(f"    (the largest stage process so far peaked at {peak} MB resident)")
+        log(
+            f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%}, "
+            f"the largest stage process so far peaked at {peak} MB resident"
+        )
