@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from datamodules.contract import code_data
+from lit_parallel.errors import DataError
 from lit_parallel.evaluation import jobs_for, run_jobs, summarize
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.figures import plt, png_bytes, png_to_rgb
@@ -63,7 +64,7 @@ class PassAtK(L.Callback):
         self.languages, self.targets = languages, list(targets)
         self.sampling = sampling or SamplingSpec()
         if any(k > self.sampling.n for k in ks):
-            raise ValueError(f"every k of {list(ks)} must be at most n={self.sampling.n}")
+            raise DataError(f"ks: every k of {list(ks)} must be at most sampling.n={self.sampling.n}")
         self.ks, self.every_n_epochs, self.before_training, self.on = list(ks), every_n_epochs, before_training, on
         self.execution, self.samples_to_log, self.name = execution, samples_to_log, name
         self._own: Executor | None = None

@@ -417,6 +417,10 @@ CASES = {
         ["fit", "--config", str(TINY_SFT), "--model.init_args.optimizer.lr=.nan"],
         "optimizer.lr: must be a finite number, got nan",
     ),
+    "fit-pass-at-k-above-n": (
+        ["fit", "--config", str(TINY_SFT), "--trainer.callbacks.init_args.ks=[5]"],
+        r"ks: every k of \[5\] must be at most sampling.n=1",
+    ),
     "fit-truncated-adapter": (
         ["fit", "--config", str(TINY_SFT), "--model.init_args.model.adapter={tmp}/trunc_adapter"],
         ".*trunc_adapter/adapter_model.safetensors: not a readable safetensors file",
