@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from lit_parallel.experiment.power import Spread, power
 from lit_parallel.experiment.statistics import (
     BETTER,
     CANNOT_TELL,
@@ -21,7 +22,6 @@ from lit_parallel.experiment.statistics import (
     clusters_of,
     combine,
     estimate,
-    half_widths,
     machinery_failures,
     pool,
     problem_scores,
@@ -59,26 +59,12 @@ def verdict_rate(values: np.ndarray) -> float:
 
 
 def predicted_power(effect: float, run_sd: float = RUN_SD, cluster_sd: float = CLUSTER_SD, shared: bool = True):
-    """The method's chance of a verdict, from its sampling distribution under the normal two-way model of
-    ``simulate``: the grand mean is normal; the seeds', clusters' and residual mean squares are independent
-    scaled chi-squares with S-1, C-1 and (S-1)(C-1) degrees of freedom. The chance that the mean lies beyond
-    the half-width is integrated over the three chi-squares (midpoints of 40 quantiles each); ``shared=False``
-    leaves the shared-problem part out, where it is the noncentral t's."""
-    seeds, clusters = SEEDS, PROBLEMS // PER_CLUSTER
+    """The method's chance of a verdict (``power.power``: its sampling distribution under the normal two-way
+    model) for the spread of ``simulate``: one problem's noise is the variance of its mean over targets of the
+    four Bernoulli cells beyond the run's and the cluster's shifts."""
     variance = (RATE + effect) * (1 - RATE - effect) - cluster_sd**2 - run_sd**2 + 3 * RATE * (1 - RATE)
-    noise = variance / TARGETS / PER_CLUSTER  # of a cluster's mean at one seed, beyond its shifts
-    expected = [
-        (clusters * run_sd**2 + noise) / (seeds * clusters),
-        (seeds * cluster_sd**2 + noise) / (seeds * clusters),
-        noise / (seeds * clusters),
-    ]
-    sd = np.sqrt(run_sd**2 / seeds + cluster_sd**2 / clusters + noise / (seeds * clusters))
-    midpoints = (np.arange(40) + 0.5) / 40
-    dfs = (seeds - 1, clusters - 1, (seeds - 1) * (clusters - 1))
-    grids = [e * stats.chi2.ppf(midpoints, df) / df for e, df in zip(expected, dfs, strict=True)]
-    runs, problems = half_widths(*np.meshgrid(*grids, indexing="ij"), seeds, clusters, 0.95)
-    half = np.hypot(runs, problems) if shared else runs
-    return float(np.mean(stats.norm.cdf((effect - half) / sd) + stats.norm.cdf((-effect - half) / sd)))
+    spread = Spread(run=run_sd, cluster=cluster_sd, problem=float(np.sqrt(variance / TARGETS)))
+    return power(effect, SEEDS, PROBLEMS // PER_CLUSTER, spread, PER_CLUSTER, shared=shared)
 
 
 def test_with_no_true_effect_and_run_to_run_spread_false_verdicts_stay_under_7_percent():
