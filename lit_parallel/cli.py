@@ -21,6 +21,7 @@ from lit_parallel.commands.common import plain
 from lit_parallel.commands.lightning import LIGHTNING_COMMANDS, build_lightning_cli
 from lit_parallel.errors import DataError
 from lit_parallel.execution import SandboxFailure
+from lit_parallel.quiet import quiet_upstream
 
 COMMANDS = {
     command.name: command
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage())
         return 0 if argv else 2
     lightning = argv[0] in LIGHTNING_COMMANDS
+    quiet_upstream()
     try:
         if lightning:
             for path in config_files(argv):
