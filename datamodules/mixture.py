@@ -234,6 +234,8 @@ class MixtureBuilder:
 
     def answer_tokens(self, examples: Sequence[Example]) -> list[int]:
         """The answer tokens each example trains on (the closing EOS included), after the cut to max_length."""
+        if not examples:
+            return []
         answers = self.tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
         if self.max_length is None:
             return [len(answer) + 1 for answer in answers]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from lit_parallel.experiment.config import MEAN, MEASURES, Arm, ExperimentConfig
-from lit_parallel.experiment.pipeline import BASE, Stage
+from lit_parallel.experiment.pipeline import BASE, WARM, Stage
 from lit_parallel.experiment.statistics import (
     LEVEL,
     Estimate,
@@ -60,10 +60,16 @@ class Measured:
         found = self.cells.get((arm, point), {})
         return {seed: scores[language] for seed, scores in found.items() if language in scores}
 
+    def start(self, arm: str, arms: dict[str, Arm]) -> tuple[str, str]:
+        """What RL started from: the arm's SFT model; for RL straight from the start of every arm, the warm
+        start's model when there is one, else the base model."""
+        found = start_of(arm, arms)
+        return (WARM, WARM) if found == (BASE, BASE) and (WARM, WARM) in self.cells else found
+
     def transfer(self, arm: str, language: str, arms: dict[str, Arm]) -> PerSeed:
         """Per seed and problem: after RL minus before RL at the same seed. A base model measured once
         (greedy decoding draws nothing from the seed) stands for every seed."""
-        start = start_of(arm, arms)
+        start = self.start(arm, arms)
         after, before = self.seeds(arm, "rl", language), self.seeds(*start, language)
         if start == (BASE, BASE) and len(before) == 1:
             before = dict.fromkeys(after, next(iter(before.values())))
@@ -126,7 +132,7 @@ def floor_targets(measured: Measured, arms: Sequence[str], targets: Sequence[str
     return [
         lang
         for lang in targets
-        if any(at_floor(measured.seeds(*start_of(arm, all_arms), lang).values()) for arm in arms)
+        if any(at_floor(measured.seeds(*measured.start(arm, all_arms), lang).values()) for arm in arms)
     ]
 
 

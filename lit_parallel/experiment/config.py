@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import yaml
@@ -41,6 +41,27 @@ class Endpoint:
     """A key of ``MEASURES``: ``transfer`` (pass@1 after RL minus before RL) or ``final`` (pass@1 after RL)."""
     target: str = MEAN
     """A target language, or ``mean`` for the mean over targets."""
+
+
+@dataclass
+class WarmStart:
+    """A stage before the arms, once per seed: SFT of the base model on every language of the experiment,
+    each example one program in one language and each program in one language only (the control's
+    mixture, single format), so that every arm starts with some ability in the targets, as the paper's
+    Llama does. It trains on a share of the training programs that the arms' SFT and RL never see
+    (``mixture.part``) and that holds no program of an eval set; the arms' SFT (and RL from the base
+    model) start from its adapter."""
+
+    examples: int = 1000
+    """Its budget: SFT examples (``mixture.num_examples``), in equal shares per language."""
+    share: float = 0.3
+    """The share of training programs kept for it (``mixture.warm_share``, chosen by a hash of each program)."""
+    languages: list[str] | None = None
+    """Default: the source language, the targets and every language the evaluation measures."""
+    config: str | None = None
+    """Its SFT config; default: the config of the base model (the first arm's SFT config)."""
+    args: list[str] = field(default_factory=list)
+    """LightningCLI arguments of this stage only, after the experiment's ``sft_args``."""
 
 
 @dataclass
@@ -88,6 +109,9 @@ class ExperimentConfig:
     comparison is secondary, with multiplicity-adjusted intervals."""
     min_seeds: int = MIN_SEEDS
     """Seeds a verdict needs (at least 3); with fewer the report gives per-seed estimates and no verdict."""
+    warm_start: WarmStart | None = None
+    """The warm start before the arms (CPU experiments, whose base model writes no target); None: the arms
+    start from the base model (the paper's setting, a model that already writes every language)."""
 
     @property
     def comparisons(self) -> list[str]:
@@ -115,6 +139,14 @@ class ExperimentConfig:
     def base_config(self) -> str:
         """The config whose model (and quantization) is the untrained base of every arm."""
         return next((arm.config for arm in self.arms.values() if arm.config), self.rl_config)
+
+    @property
+    def warm_languages(self) -> list[str]:
+        """The languages the warm start teaches."""
+        if self.warm_start is not None and self.warm_start.languages:
+            return list(self.warm_start.languages)
+        measured = self.evaluation.get("languages", [])
+        return list(dict.fromkeys([self.source_language, *self.targets, *measured]))
 
     @property
     def base_args(self) -> list[str]:
@@ -167,6 +199,24 @@ def endpoint_of(value: object, raw: dict, arms: dict[str, Arm], where: str) -> E
     return found
 
 
+def warm_start_of(value: object, where: str) -> WarmStart | None:
+    """The warm start from its mapping (or null): a positive budget, a share in (0, 1), languages a list."""
+    if value is None:
+        return None
+    value = asdict(value) if isinstance(value, WarmStart) else value
+    known = {f.name for f in fields(WarmStart)}
+    if not isinstance(value, dict) or not set(value) <= known:
+        raise DataError(f"{where}: field 'warm_start': a mapping of {', '.join(sorted(known))}, or null")
+    found = WarmStart(**value)
+    if not isinstance(found.examples, int) or isinstance(found.examples, bool) or found.examples < 1:
+        raise DataError(f"{where}: field 'warm_start.examples': a positive integer, got {found.examples!r}")
+    if not isinstance(found.share, int | float) or not 0 < found.share < 1:
+        raise DataError(f"{where}: field 'warm_start.share': a number between 0 and 1, got {found.share!r}")
+    if found.languages is not None and not (isinstance(found.languages, list) and found.languages):
+        raise DataError(f"{where}: field 'warm_start.languages': a list of languages, got {found.languages!r}")
+    return replace(found, args=[str(a) for a in found.args])
+
+
 def check_also_evaluate(value: object, where: str) -> None:
     """``also_evaluate`` maps names usable in file names to option mappings."""
     if not isinstance(value, dict):
@@ -204,6 +254,8 @@ def load_experiment(path: str | Path, raw: dict | None = None) -> ExperimentConf
     check_also_evaluate(raw.get("also_evaluate", {}), f"{path}:{lines.get('also_evaluate')}")
     if "primary" in raw:
         raw["primary"] = endpoint_of(raw["primary"], raw, arms, f"{path}:{lines.get('primary')}")
+    if "warm_start" in raw:
+        raw["warm_start"] = warm_start_of(raw["warm_start"], f"{path}:{lines.get('warm_start')}")
     if not isinstance(raw.get("min_seeds", MIN_SEEDS), int) or raw.get("min_seeds", MIN_SEEDS) < MIN_SEEDS:
         raise DataError(f"{path}:{lines.get('min_seeds')}: field 'min_seeds': an integer of at least {MIN_SEEDS}")
     here = Path(path).resolve().parent
@@ -218,4 +270,6 @@ def load_experiment(path: str | Path, raw: dict | None = None) -> ExperimentConf
 
     raw["arms"] = {name: Arm(locate(name, arm.config), arm.args) for name, arm in arms.items()}
     raw["rl_config"] = locate("rl_config", raw.get("rl_config"))
+    if raw.get("warm_start") is not None:
+        raw["warm_start"] = replace(raw["warm_start"], config=locate("warm_start", raw["warm_start"].config))
     return ExperimentConfig(**raw)

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lit_parallel.experiment import training_logs
-from lit_parallel.experiment.comparisons import Measured, PerSeed, collect, mean_over, start_of
+from lit_parallel.experiment.comparisons import Measured, PerSeed, collect, mean_over
 from lit_parallel.experiment.config import ExperimentConfig
-from lit_parallel.experiment.pipeline import BASE, Stage, cpu_share, flags, plan
+from lit_parallel.experiment.pipeline import BASE, WARM, Stage, cpu_share, flags, plan
 from lit_parallel.experiment.statistics import FLOOR, LEVEL, RESAMPLES, SEED, ran_to_end
 from lit_parallel.experiment.verdicts import MEAN_COLUMN, comparison_lines, shown
 from lit_parallel.figures import plt, png_bytes, png_to_rgb
 
-POINTS = (BASE, "sft", "rl")
+POINTS = (BASE, WARM, "sft", "rl")
 
 
 def method(experiment: ExperimentConfig) -> str:
@@ -99,7 +99,7 @@ def transfer_table(measured: Measured, experiment: ExperimentConfig, languages: 
         if others:
             shown_columns.append((mean_over([changes[lang] for lang in others]), others))
         texts = [shown(measured.estimate(per_seed), measured.most(langs), True) for per_seed, langs in shown_columns]
-        lines.append(f"| {arm} ({start_of(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
+        lines.append(f"| {arm} ({measured.start(arm, experiment.arms)[1]}) | " + " | ".join(texts) + " |")
     return lines
 
 
