@@ -156,6 +156,8 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         self.train_rows: list = []
         self.val_rows: list = []
         self.report: dict[str, dict[str, int]] = {}
+        if mode == "rl":  # RL has no validation loss (PassAtK measures it): Lightning then sees no val loop
+            self.val_dataloader = None
 
     @property
     def tokenizer(self) -> object:
