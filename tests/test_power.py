@@ -10,6 +10,7 @@ from lit_parallel.experiment.power import (
     cheapest,
     designs,
     most_sensitive,
+    pilot_spread,
     power,
     smallest_effect,
     spread_of,
@@ -36,6 +37,11 @@ def test_a_pilot_gives_back_the_spread_that_made_it():
     assert per_cluster == PER_CLUSTER
     for name in ("run", "cluster", "problem"):
         assert getattr(found, name) == pytest.approx(getattr(SPREAD, name), rel=0.2), name
+    # The same from the report's form of a comparison: seed -> task -> paired value.
+    per_seed = {seed: dict(zip(tasks, row, strict=True)) for seed, row in enumerate(values)}
+    again, per_cluster_again = pilot_spread(per_seed, clusters)
+    assert per_cluster_again == per_cluster
+    assert [again.run, again.cluster, again.problem] == pytest.approx([found.run, found.cluster, found.problem])
 
 
 @pytest.mark.parametrize(("seeds", "clusters", "effect"), [(4, 50, 0.05), (6, 150, 0.04), (4, 50, 0.0)])

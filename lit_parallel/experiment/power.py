@@ -17,7 +17,7 @@ say so. Pure functions on numbers: no files, no models.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +42,7 @@ class Spread:
     """One problem's noise at one seed beyond both shifts: the within-seed spread."""
 
 
-def spread_of(values: np.ndarray, tasks: list[str], clusters: dict[str, str]) -> tuple[Spread, float]:
+def spread_of(values: np.ndarray, tasks: list[str], clusters: Mapping[str, str]) -> tuple[Spread, float]:
     """A pilot's (S, P) per-seed, per-problem paired values (S >= 2) -> its spread (moment estimates of the
     mean squares, negative parts at 0) and its problems per cluster."""
     codes = cluster_codes(tasks, clusters)
@@ -56,6 +56,14 @@ def spread_of(values: np.ndarray, tasks: list[str], clusters: dict[str, str]) ->
         problem=float(np.sqrt(residual_part * per_cluster)),
     )
     return spread, per_cluster
+
+
+def pilot_spread(per_seed: Mapping[int, Mapping[str, float]], clusters: Mapping[str, str]) -> tuple[Spread, float]:
+    """A pilot's comparison as the report forms it (seed -> task -> paired value, e.g. the primary endpoint's
+    ``per_seed``) -> ``spread_of`` over the problems every seed measured."""
+    tasks = sorted(set.intersection(*(set(scores) for scores in per_seed.values())))
+    values = np.array([[per_seed[seed][task] for task in tasks] for seed in sorted(per_seed)])
+    return spread_of(values, tasks, clusters)
 
 
 def power(
