@@ -1,10 +1,15 @@
 """Sizing an experiment from a pilot: the spread read off a pilot's per-seed, per-problem values is the one
 that made them; the power of the interval is what 1,000 simulated experiments of the method give; the
-smallest detectable effect and the cheapest design follow from it."""
+smallest detectable effect and the cheapest design follow from it; the report states its own design's."""
+
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lit_parallel.experiment import load_experiment
+from lit_parallel.experiment.comparisons import Measured, comparisons, primary
 from lit_parallel.experiment.power import (
     Spread,
     cheapest,
@@ -16,8 +21,10 @@ from lit_parallel.experiment.power import (
     spread_of,
 )
 from lit_parallel.experiment.statistics import combine
+from lit_parallel.experiment.verdicts import primary_lines
 
 SPREAD, PER_CLUSTER = Spread(run=0.03, cluster=0.05, problem=0.4), 2
+TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
 
 
 def simulate(rng, experiments, seeds, clusters, effect, spread=SPREAD):
@@ -70,3 +77,23 @@ def test_the_cheapest_design_has_the_power_and_the_budget_picks_the_most_sensiti
     within = most_sensitive(found, budget_seconds=6 * 3600 * 1.2)
     assert within.seconds <= 6 * 3600 * 1.2
     assert all(d.smallest_effect >= within.smallest_effect for d in found if d.seconds <= 6 * 3600 * 1.2)
+
+
+def test_the_report_gives_the_designs_minimum_detectable_effect_from_its_own_spread():
+    experiment = load_experiment(TINY)
+    experiment = replace(experiment, seeds=[0, 1, 2, 3], targets=["go", "php"], against=None)
+    rng, tasks = np.random.default_rng(5), [f"t{i}" for i in range(60)]
+    measured = Measured(clusters={task: f"c{i // 3}" for i, task in enumerate(tasks)})
+    for arm in experiment.arms:
+        for point in ("sft", "rl"):
+            for seed in experiment.seeds:
+                rate = 0.3 + 0.02 * seed + (0.1 if point == "rl" else 0.0)
+                cell = {lang: {t: float(rng.random() < rate) for t in tasks} for lang in ("python", "go", "php")}
+                measured.cells[arm, point][seed] = cell
+    endpoint = primary(comparisons(measured, experiment), experiment)
+    lines = primary_lines(measured, experiment, endpoint)
+    line = next(line for line in lines if line.startswith("Minimum detectable effect"))
+    spread, per_cluster = pilot_spread(endpoint.per_seed, measured.clusters)
+    expected = smallest_effect(spread, 4, 20, per_cluster)
+    assert per_cluster == 3 and 0 < expected < 1
+    assert f"(4 seeds, 20 clusters): ±{expected:.3f} at 80% power" in line

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from lit_parallel.experiment.comparisons import Comparison, Measured, comparisons, primary
 from lit_parallel.experiment.config import MEAN, MEASURES, ExperimentConfig
+from lit_parallel.experiment.power import POWER, pilot_spread, smallest_effect
 from lit_parallel.experiment.statistics import FLOOR, LEVEL, Estimate, bonferroni, verdict
 
 MEAN_COLUMN = "mean over targets"
@@ -62,7 +63,22 @@ def primary_lines(measured: Measured, experiment: ExperimentConfig, endpoint: Co
             per_seed_line(found),
             "",
         ]
+    if found is not None and found.parts is not None:
+        lines += [detectable_line(measured, endpoint, found), ""]
     return lines
+
+
+def detectable_line(measured: Measured, endpoint: Comparison, found: Estimate) -> str:
+    """The effect this design detects with 80% power, from the spread of its own per-seed values."""
+    shared = {seed: endpoint.per_seed[seed] for seed in found.seeds}
+    spread, per_cluster = pilot_spread(shared, measured.clusters)
+    effect = smallest_effect(spread, len(found.seeds), found.clusters, per_cluster)
+    return (
+        f"Minimum detectable effect of this design ({len(found.seeds)} seeds, {found.clusters} clusters): "
+        f"±{effect:.3f} at {POWER:.0%} power, from its own spread (run to run ±{spread.run:.3f}, cluster "
+        f"±{spread.cluster:.3f}, a problem within a seed ±{spread.problem:.3f}; the run part rests on "
+        f"{len(found.seeds) - 1} degrees of freedom): lit_parallel.experiment.power."
+    )
 
 
 def secondary_lines(measured: Measured, experiment: ExperimentConfig, found: Sequence[Comparison]) -> list[str]:
