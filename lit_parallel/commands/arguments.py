@@ -97,7 +97,7 @@ def parse(command: Command, argv: Sequence[str]) -> tuple[object | None, dict]:
             values = yaml.safe_load(parser.dump(namespace, skip_default=True)) or {}
             values = {key: value for key, value in values.items() if key not in extras}
             return command.build(values, config_files(argv)), extras
-        built = parser.instantiate(namespace)
+        built = instantiated(parser, namespace)
     except ArgumentError as exc:
         raise DataError(one_line(str(exc))) from None
     if command.options is None:
@@ -107,12 +107,29 @@ def parse(command: Command, argv: Sequence[str]) -> tuple[object | None, dict]:
     return options, {name: built[name] for name in extra_parameters(command)}
 
 
+def instantiated(parser: Any, namespace: Any) -> Any:
+    """``namespace`` with its classes built: ``instantiate`` (jsonargparse 4.49 on), ``instantiate_classes``
+    before it (the oldest version the project supports is 4.39)."""
+    return (getattr(parser, "instantiate", None) or parser.instantiate_classes)(namespace)
+
+
 def config_files(argv: Sequence[str]) -> list[str]:
     """The ``--config`` files of a command line, in order (a YAML string given instead is no file)."""
     found = [b for a, b in pairwise(argv) if a == "--config"]
     found += [a.removeprefix("--config=") for a in argv if a.startswith("--config=")]
     return [path for path in found if not path.lstrip().startswith(("{", "["))]
 
+
+NOT_AN_OPTION = r"\1: not an option of this command (see --help)"
+REQUIRED = r"\1: required (a flag or a --config key)"
+REWORDED = (
+    (r"^Option '([^']+)' is not accepted$", NOT_AN_OPTION),
+    (r"^Key '([^']+)' is not expected$", NOT_AN_OPTION),
+    (r"^Group '([^']+)' does not accept (?:option|nested key) '([^']+)'$", r"\1.\2: not an option of this command"),
+    (r"^the following arguments are required: (.*)$", REQUIRED),
+    (r'^Key "([^"]+)" is required but not included in config object or its value is None\.$', REQUIRED),
+)
+"""jsonargparse's wordings (of the versions the project supports) of an unknown or a missing key."""
 
 TYPE_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false", "list": "a list"}
 
@@ -132,17 +149,16 @@ def one_line(message: str) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()] or [message]
     keys = [i for i, line in enumerate(lines) if line.startswith("Parser key")]
     if not keys:
-        text = " ".join(lines)
-        text = re.sub(r"^Option '([^']+)' is not accepted$", r"\1: not an option of this command (see --help)", text)
-        text = re.sub(
-            r"^Group '([^']+)' does not accept option '([^']+)'$", r"\1.\2: not an option of this command", text
-        )
-        return re.sub(r"^the following arguments are required: (.*)$", r"\1: required (a flag or a --config key)", text)
+        text = " ".join(lines).removeprefix("Validation failed: ")
+        for pattern, replacement in REWORDED:
+            text = re.sub(pattern, replacement, text)
+        return text
     key = re.sub(r'^Parser key "([^"]+)":.*', r"\1", lines[keys[-1]])
     inner = lines[keys[-1] + 1 :]
     kinds = [m.group(1) for line in inner if (m := re.match(r"(?:- )?Expected an? (.*?)\.?( Got value: .*)?$", line))]
     given = next((line.split(": ", 1)[1] for line in inner if re.match(r"(Given value|.*Got value):", line)), None)
     if kinds and given is not None:
         hint = " (a list is written [a, b])" if "<class 'list'>" in kinds else ""
-        return f"{key}: expected {' or '.join(dict.fromkeys(map(expected, kinds)))}, got {given}{hint}"
+        names = sorted(dict.fromkeys(map(expected, kinds)), key=lambda name: name == "null")  # null last
+        return f"{key}: expected {' or '.join(names)}, got {given}{hint}"
     return f"{key}: {' '.join(inner[:1]) or lines[keys[-1]]}"

@@ -22,7 +22,7 @@ import yaml
 
 from lit_parallel import checks
 from lit_parallel.checks import existing_file, prefixed, read_yaml
-from lit_parallel.commands.arguments import one_line
+from lit_parallel.commands.arguments import instantiated, one_line
 from lit_parallel.commands.files import check_model_files, read_checkpoint
 from lit_parallel.errors import DataError
 from lit_parallel.modeling import PACKAGED, ComputeDtype, ModelSpec, Quantization, check_source, load_model
@@ -125,7 +125,7 @@ def fit_sections(config: str | Path, overrides: Sequence[str] = ()) -> tuple[Mod
         argv += ["--data", yaml.safe_dump(values["data"]), *(arg for arg in overrides if arg.startswith("--data."))]
     try:
         parsed = parser.parse_args(argv)
-        module = parser.instantiate(parsed).model
+        module = instantiated(parser, parsed).model
     except (ArgumentError, TypeError, ValueError) as exc:  # a bad key or value; a class refusing its arguments
         message = str(checks.data_error(exc) or one_line(str(exc)))
         where = checks.located(message, [path])
