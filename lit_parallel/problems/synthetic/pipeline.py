@@ -23,9 +23,9 @@ INPUTS = {"list": 4, "range": 2, "interval": 2, "digits": 2, "word": 3}
 """Input kinds and their weights when drawing (so are the tables below): the mix of difficulty."""
 FILTERS = {"all": 4, "compare": 4, "parity": 2, "multiple": 2, "between": 1, "outside": 1, "position": 1}
 WORD_FILTERS = {"vowel": 2, "letter": 3, "letters": 1, "position": 1}
-TRANSFORMS = {"same": 8, "scale": 1, "shift": 1, "square": 1, "abs": 1, "affine": 1, "lastdigit": 1}
+TRANSFORMS = {"same": 12, "scale": 1, "shift": 1, "square": 1, "abs": 1, "affine": 1, "lastdigit": 1}
 TRANSFORMS |= {"half": 1, "cap": 1, "floor": 1, "digitsum": 1}
-AGGREGATES = {"sum": 3, "count": 2, "product": 1, "max": 2, "min": 2, "first": 1, "last": 1, "line": 2}
+AGGREGATES = {"sum": 8, "count": 6, "product": 1, "max": 2, "min": 2, "first": 1, "last": 1, "line": 2}
 AGGREGATES |= {"lines": 1, "any": 1, "all": 1, "both": 1, "running": 1}
 WORD_AGGREGATES = {"count": 3, "first": 1, "last": 1, "keep": 2, "any": 1, "all": 1}
 FORMATS = {"plain": 6, "label": 1, "threshold": 1, "parity": 1}

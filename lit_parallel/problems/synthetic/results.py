@@ -153,7 +153,8 @@ class Aggregate:
             case "all":
                 return f"Is every {noun} {kept}?"
             case "both":
-                return f"Print how many {noun}s are kept and their sum, separated by a space."
+                how_many = f"how many {noun}s are kept" if kept else f"how many {noun}s there are"
+                return f"Print {how_many} and their sum, separated by a space."
             case "running":
                 return f"Print the running totals of {them} on one line: after each one, the sum so far."
             case _:
