@@ -17,6 +17,7 @@ CONFIGS = sorted(
     if p.parent.name != "experiments" and p.name != "translate.yaml"
 )
 OVERLAYS = {"control_sft.yaml": "parallel_sft.yaml", "baseline_sft.yaml": "parallel_sft.yaml"}
+OVERLAYS |= {"parallel_sft_24gb.yaml": "parallel_sft.yaml", "grpo_24gb.yaml": "grpo.yaml"}
 """Configs that go on top of another of their folder (``--config BASE --config OVERLAY``)."""
 
 

@@ -34,6 +34,7 @@ from lit_parallel.generation import SamplingSpec, generate
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.devices import fit_execution, refuse_sharding
+from lit_parallel.modules.memory import log_estimate
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 from lit_parallel.modules.rl_losses import (
     Aggregation,
@@ -142,6 +143,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
 
     def setup(self, stage: str) -> None:
         refuse_sharding(self.trainer.strategy, self.spec, rl=True)
+        log_estimate(self)
 
     def on_fit_start(self) -> None:
         if self.trainer.precision == "16-mixed":

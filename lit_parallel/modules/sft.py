@@ -18,6 +18,7 @@ from datamodules.contract import code_data
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
 from lit_parallel.modules.devices import refuse_sharding
+from lit_parallel.modules.memory import log_estimate
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 from lit_parallel.modules.rl_losses import selected_logprobs
 
@@ -88,6 +89,7 @@ class SFTModule(AdapterCheckpoints, L.LightningModule):
 
     def setup(self, stage: str) -> None:
         refuse_sharding(self.trainer.strategy, self.spec, rl=False)
+        log_estimate(self)
 
     def configure_model(self) -> None:
         if self.model is None:
