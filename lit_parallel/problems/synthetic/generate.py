@@ -9,8 +9,9 @@
 
 A composed program is held back when the hash of its text says so (one in ten), so whether a program
 is ever trained does not depend on the corpus's size or seed. No eval instance's reference program,
-in any language, equals a training instance's (whitespace normalised): the few that would are left
-out. Everything is drawn from ``random.Random(f"{seed}/{set}/{index}")``; a training instance depends
+in any language, equals a training instance's (whitespace normalised): one that would is left out
+(none is in the default corpus: no composed program is a family's, and a set repeats no composed
+program). Everything is drawn from ``random.Random(f"{seed}/{set}/{index}")``; a training instance depends
 on the ones before it (none repeats a program), an ``unseen`` one on the training set's compositions.
 """
 
@@ -51,7 +52,7 @@ UNSEEN_SHARE = 10
 FAMILY_UNSEEN_SHARE = 4
 """A quarter of each family's programs (rounded down) is never trained."""
 ATTEMPTS = 2000
-"""Draws an ``unseen`` instance may take before the corpus is declared too small to fill it."""
+"""Draws a composed instance may take before the corpus is declared too small to fill its set."""
 TASK_PREFIX = "synthetic/"
 BACKENDS = backends()
 PYTHON = BACKENDS["python"]
@@ -111,7 +112,8 @@ def _instance(name: str, j: int, corpus: Corpus, compositions: list[tuple[str, .
     for _ in range(ATTEMPTS):
         pipeline = with_constants(r.choice(compositions), r) if name == "unseen" else draw(r, DRAWS[name])
         code = normalized(PYTHON.program(pipeline.solution()))
-        if code in taken or code in family_programs() or HELD_BACK.get(name, held_back(code)) != held_back(code):
+        wanted = HELD_BACK.get(name)
+        if code in taken or code in family_programs() or (wanted is not None and held_back(code) != wanted):
             continue
         taken.add(code)
         if name == "train":
