@@ -5,7 +5,7 @@ import json
 import re
 import shutil
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -243,9 +243,27 @@ def check_further_tables(report: str, run: Path, experiment: dict, measure: str,
         assert row[f"{source} (RL's own)"] == expected(change, run, [source], signed=True, records=records)[0]
 
 
-def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsys):
+def quiet_output_problems(printed: str) -> list[str]:
+    """What a user would learn to ignore in an experiment's output: warnings, Lightning's tips, and a line a
+    stage prints twice (as every DDP rank did); tables (the report's cells) and progress bars may repeat.
+    Lines of the ``lightning`` logger's own handler ("INFO: ...") are left out of the count: with every stage
+    run in one process (this test's runner) Lightning's loggers print through two handlers; a stage's own
+    process, as the command runs it, prints each once."""
+    problems = [line for line in printed.splitlines() if "Warning" in line or "Tip:" in line]
+    for stage in re.split(r"^\[\d+/\d+\] .* \.\.\.$", printed, flags=re.M):
+        lines = [line.strip() for line in stage.splitlines() if line.strip(" -─━═│┃┏┓┗┛┡┩└┘")]
+        lines = [line for line in lines if not re.match(r"\||INFO: |(Loading weights|evaluate|embed|Epoch)\b", line)]
+        problems += [f"twice: {line}" for line, count in Counter(lines).items() if count > 1]
+    return problems
+
+
+def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, capfd, recwarn):
     path = tiny_experiment(tmp_path)
     assert run_experiment(path) == 0
+    printed = capfd.readouterr()
+    problems = quiet_output_problems(printed.out + printed.err)
+    assert not problems, "\n".join(problems)
+    assert not [f"{w.category.__name__}: {w.message}" for w in recwarn]
     out = tmp_path / "run"
     report = (out / "report.md").read_text()
     for header in ("## pass@1 per language", "## Transfer", "## Programs that compile", "## Alignment"):
@@ -298,10 +316,10 @@ def test_tiny_experiment_runs_every_stage_and_reports_its_own_numbers(tmp_path, 
     assert float(row.group(2)) == pytest.approx(max(top1), abs=1e-3)
 
     # A re-run does nothing but the report; a stage whose outputs are gone runs again, alone.
-    capsys.readouterr()
+    capfd.readouterr()
     (out / "parallel" / "seed=0" / "rl" / "evaluate.done.json").unlink()
     assert run_experiment(path) == 0
-    log = capsys.readouterr().out
+    log = capfd.readouterr().out
     assert log.count("done before, skipped") == len(plan(load_experiment(path))) - 1
     assert re.search(r"parallel seed=0 rl evaluate: \d+ s, CPU \d+%", log)
     # Each stage records its CPU time, the sandbox's workers included; the report sums them.
