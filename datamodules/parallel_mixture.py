@@ -219,10 +219,10 @@ class ParallelMixtureDataModule(L.LightningDataModule):
         problems)."""
         sets: dict[str, list[PromptItem]] = {}
         for lang in languages:
-            variants = [(p.task_id, p.variant(lang)) for p in problems]
+            variants = [(p, p.variant(lang)) for p in problems]
             sets[lang] = [
-                PromptItem(task_id, lang, variant_prompt(v, self.tokenizer, self.style), v)
-                for task_id, v in variants
+                PromptItem(p.task_id, lang, variant_prompt(v, self.tokenizer, self.style), v, p.cluster)
+                for p, v in variants
                 if v is not None and v.has_tests
             ]
         return sets

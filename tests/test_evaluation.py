@@ -80,3 +80,15 @@ def test_sandbox_errors_are_left_out_of_pass_at_k_and_counted_apart():
     assert metrics["pass@1/python"] == pytest.approx(0.5) and "pass@2/python" not in metrics
     assert metrics["sandbox_errors/python"] == 1 and metrics["sandbox_errors/cpp"] == 2
     assert "pass@1/cpp" not in metrics and "pass@1/targets" not in metrics
+
+
+def test_eval_prompts_carry_their_problems_cluster():
+    """The experiment's statistics resample clusters: a synthetic family's problems share one, a problem
+    without one is its own."""
+    dm = ParallelMixtureDataModule(eval_datasets=["synthetic#unseen", "bundled"], eval_problems_per_language=400)
+    items = dm.eval_sets(["python"])["python"]
+    synthetic = [item for item in items if item.task_id.startswith("synthetic")]
+    bundled = [item for item in items if not item.task_id.startswith("synthetic")]
+    assert synthetic and bundled
+    assert all(item.cluster for item in synthetic) and len({item.cluster for item in synthetic}) < len(synthetic)
+    assert all(item.cluster == item.task_id for item in bundled)
