@@ -291,8 +291,11 @@ def use_tf32(device: torch.device, enabled: bool) -> None:
         torch.set_float32_matmul_precision("high")
 
 
-def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.Module:
-    """The base model of ``spec`` on ``device``, quantized, with its LoRA adapter when it has one.
+def load_model(
+    spec: ModelSpec, device: torch.device | str = "cpu", base: torch.nn.Module | None = None
+) -> torch.nn.Module:
+    """The base model of ``spec`` on ``device``, quantized, with its LoRA adapter when it has one;
+    ``base``: that base model built already, instead of loaded (the device check's random 8B).
 
     Under DDP every rank calls this with its own device, so each holds its own quantized copy. The
     unquantized weights (embeddings, norms, output head) stay in the compute dtype: peft's
@@ -309,15 +312,17 @@ def load_model(spec: ModelSpec, device: torch.device | str = "cpu") -> torch.nn.
     if spec.adapter is not None:
         check_source(spec.adapter, needs="adapter_config.json")
     quantization = spec.quantization_config()
-    model = AutoModelForCausalLM.from_pretrained(
-        spec.weights_dir(),
-        dtype=getattr(torch, spec.compute_dtype),
-        quantization_config=quantization,
-        device_map={"": device},
-    )
-    model.requires_grad_(False)
+    if base is None:
+        base = AutoModelForCausalLM.from_pretrained(
+            spec.weights_dir(),
+            dtype=getattr(torch, spec.compute_dtype),
+            quantization_config=quantization,
+            device_map={"": device},
+        )
+        if quantization is not None:
+            release_checkpoint_file(base)
+    model = base.requires_grad_(False)
     if quantization is not None:
-        release_checkpoint_file(model)
         # Evaluation too: its numbers must be those of the weights training saw (and evaluated).
         keep_4bit_weights_trainable(model)
     if spec.gradient_checkpointing:

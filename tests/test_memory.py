@@ -44,7 +44,7 @@ def test_each_phase_is_estimated_within_a_fifth_of_its_measured_peak(name):
     arch = Architecture.of(AutoConfig.from_pretrained(spec.weights_dir()))
     prompt = len(tokenizer(PROMPT)["input_ids"])
     # activations (256-token rows) and logits (64 positions a row over a 49k vocabulary) both count
-    work = Work(Pass(4, 256, 4 * 64), Pass(4, 256, 4 * 64), (Generation(4, prompt, 24),))
+    work = Work(Pass(4, 256, 4 * 64), Pass(4, 256, 4 * 64), (Generation(16, prompt, 24),))
     measured = measure(spec, work, "cpu", tokenizer, PROMPT)
     estimated = estimate(arch, spec, work, device="cpu")
     static = estimated["weights"] + lora_parameters(arch, spec) * 4  # AdamW's moments come with the update

@@ -304,12 +304,15 @@ def measured_peak(run: object, device: object) -> int:
     return max(args["Total Allocated"] for args in cpu) - start
 
 
-def measure(spec: ModelSpec, work: Work, device: object, tokenizer: object, prompt: str) -> dict[str, float]:
+def measure(
+    spec: ModelSpec, work: Work, device: object, tokenizer: object, prompt: str, model: object = None
+) -> dict[str, float]:
     """Bytes measured on ``device`` for ``work`` with ``spec``'s model: ``static`` (weights and adapter),
     and the peak of each phase beyond it, run by the code the modules run: an RL update (log-probs with
     entropies, the clipped loss, backward, AdamW; measured at its second run, after AdamW made its
-    moments), a pass without gradient, a generation of ``prompt`` (random weights draw no EOS: every row
-    runs to ``capacity``). Shapes come from ``work``; tokens are random."""
+    moments), a pass without gradient, a generation of ``prompt`` numbered apart for each slot (random
+    weights draw no EOS: every row runs to its ``new`` tokens). Shapes come from ``work``; tokens are
+    random. ``model``: the model of ``spec``, loaded already (the device check's random 8B)."""
     import torch
 
     from lit_parallel.generation import Request, SamplingSpec, generate
@@ -317,7 +320,7 @@ def measure(spec: ModelSpec, work: Work, device: object, tokenizer: object, prom
     from lit_parallel.modules.rl_losses import clipped_policy_loss
     from lit_parallel.modules.rollouts import token_logprobs
 
-    model = load_model(spec, device).train()
+    model = (model or load_model(spec, device)).train()
     out = {"static": float(tensor_bytes(model))}
     vocab = model.config.vocab_size
 
@@ -352,7 +355,7 @@ def measure(spec: ModelSpec, work: Work, device: object, tokenizer: object, prom
     model.eval()
     for g in work.generations:
         sampling = SamplingSpec(n=1, temperature=1.0, max_new_tokens=g.new, batch_size=g.slots)
-        requests = [Request(prompt, seed=i) for i in range(g.slots)]
+        requests = [Request(f"{i}. {prompt}", seed=i) for i in range(g.slots)]  # each prompt prefilled
         run = partial(list, generate(model, tokenizer, requests, sampling))
         out["generation"] = max(out.get("generation", 0.0), float(measured_peak(run, device)))
     return out
