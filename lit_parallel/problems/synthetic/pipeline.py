@@ -25,10 +25,10 @@ FILTERS = {"all": 4, "compare": 4, "parity": 2, "multiple": 2, "between": 1, "ou
 WORD_FILTERS = {"vowel": 2, "letter": 3, "letters": 1, "position": 1}
 TRANSFORMS = {"same": 12, "scale": 1, "shift": 1, "square": 1, "abs": 1, "affine": 1, "lastdigit": 1}
 TRANSFORMS |= {"half": 1, "cap": 1, "floor": 1, "digitsum": 1}
-AGGREGATES = {"sum": 8, "count": 6, "product": 1, "max": 2, "min": 2, "first": 1, "last": 1, "line": 2}
-AGGREGATES |= {"lines": 1, "any": 1, "all": 1, "both": 1, "running": 1}
-WORD_AGGREGATES = {"count": 3, "first": 1, "last": 1, "keep": 2, "any": 1, "all": 1}
-FORMATS = {"plain": 6, "label": 1, "threshold": 1, "parity": 1}
+AGGREGATES = {"sum": 14, "count": 12, "product": 1, "max": 1, "min": 1, "first": 1, "last": 1, "line": 1}
+AGGREGATES |= {"lines": 1, "any": 1, "all": 1, "both": 1, "running": 2}
+WORD_AGGREGATES = {"count": 6, "first": 1, "last": 1, "keep": 1, "any": 1, "all": 1}
+FORMATS = {"plain": 10, "label": 1, "threshold": 1, "parity": 1}
 ORDERED = {"first", "last", "line", "lines", "running", "keep"}
 """Aggregations whose answer depends on the order of the items."""
 LABELS = ("Answer:", "Result:", "Total:", "Value:")
