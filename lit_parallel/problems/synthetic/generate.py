@@ -111,14 +111,15 @@ def _instance(name: str, j: int, corpus: Corpus, compositions: list[tuple[str, .
     r = _rng(corpus.seed, name, j)
     for _ in range(ATTEMPTS):
         pipeline = with_constants(r.choice(compositions), r) if name == "unseen" else draw(r, DRAWS[name])
-        code = normalized(PYTHON.program(pipeline.solution()))
+        solution = pipeline.solution()
+        code = normalized(PYTHON.program(solution))
         wanted = HELD_BACK.get(name)
         if code in taken or code in family_programs() or (wanted is not None and held_back(code) != wanted):
             continue
         taken.add(code)
         if name == "train":
             compositions.append(pipeline.kinds)
-        return pipeline_instance(pipeline, name, j, corpus.seed, r)
+        return pipeline_instance(pipeline, solution, name, j, corpus.seed, r)
     raise DataError(f"synthetic:{corpus.size}: too small a corpus to draw {name} instance {j} (tried {ATTEMPTS})")
 
 
@@ -159,8 +160,10 @@ def family_instance(name: str, set_name: str, j: int, seed: int, allowed: Callab
     return _problem(shape, solutions(name, key), r, set_name, j, seed, family.difficulty, title, name)
 
 
-def pipeline_instance(pipeline: Pipeline, set_name: str, j: int, seed: int, r: random.Random) -> Problem:
-    programs = programs_of(pipeline.solution())
+def pipeline_instance(
+    pipeline: Pipeline, solution: Solution, set_name: str, j: int, seed: int, r: random.Random
+) -> Problem:
+    programs = programs_of(solution)
     shape = pipeline.shape(r)
     return _problem(shape, programs, r, set_name, j, seed, pipeline.difficulty, shape.title, pipeline.composition)
 

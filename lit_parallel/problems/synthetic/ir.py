@@ -272,29 +272,21 @@ class Solution:
         return {n.name for n in walk(self.body) if isinstance(n, Var)}
 
 
-def children(node: object) -> list:
-    """The statements, expressions and lists of them directly below ``node``."""
-    if isinstance(node, list | tuple):
-        return list(node)
-    if isinstance(node, Bin):
-        return [node.left, node.right]
-    if isinstance(node, At):
-        return [node.seq, node.index]
-    if isinstance(node, Call):
-        return list(node.args)
-    if isinstance(node, Let | Set):
-        return [node.var, node.value]
-    if isinstance(node, For):
-        return [node.start, node.stop, node.body]
-    if isinstance(node, While):
-        return [node.cond, node.body]
-    if isinstance(node, If):
-        return [node.cond, node.then, node.orelse]
-    if isinstance(node, Print):
-        return list(node.items)
-    if isinstance(node, Write):
-        return [node.item]
-    return []
+CHILDREN = {
+    list: lambda n: n,
+    tuple: lambda n: n,
+    Bin: lambda n: (n.left, n.right),
+    At: lambda n: (n.seq, n.index),
+    Call: lambda n: n.args,
+    Let: lambda n: (n.var, n.value),
+    Set: lambda n: (n.var, n.value),
+    For: lambda n: (n.start, n.stop, n.body),
+    While: lambda n: (n.cond, n.body),
+    If: lambda n: (n.cond, n.then, n.orelse),
+    Print: lambda n: n.items,
+    Write: lambda n: (n.item,),
+}
+"""The statements, expressions and lists of them directly below a node, by the node's type."""
 
 
 def walk(node: object) -> list:
@@ -303,5 +295,7 @@ def walk(node: object) -> list:
     while stack:
         current = stack.pop()
         nodes.append(current)
-        stack.extend(reversed(children(current)))
+        below = CHILDREN.get(type(current))
+        if below is not None:
+            stack.extend(reversed(below(current)))
     return nodes

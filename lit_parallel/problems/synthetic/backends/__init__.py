@@ -53,13 +53,13 @@ class Backend:
         self.refs: set[str] = set()
         self.loop_vars: set[str] = set()
         body = self.block(solution.body, self.body_depth)
-        return self.wrap(self.read(solution), body, solution.calls, solution)
+        return self.wrap(self.read(solution), body, solution)
 
     # Whole programs.
     def read(self, solution: Solution) -> list[str]:
         raise NotImplementedError
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         raise NotImplementedError
 
     def lines(self, rows: list[str], depth: int) -> list[str]:

@@ -81,9 +81,9 @@ class Cpp(Backend):
     def newline(self) -> str:
         return 'cout << "\\n";'
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         head = "#include <algorithm>\n#include <cstdlib>\n#include <iostream>\n#include <string>\n#include <vector>\n"
-        helpers = "".join(self.helpers[c] + "\n" for c in sorted(calls) if c in self.helpers)
+        helpers = "".join(self.helpers[c] + "\n" for c in sorted(solution.calls) if c in self.helpers)
         main = "\n".join(["int main() {", *self.lines(reading, 1), *body, "    return 0;", "}"])
         return f"{head}using namespace std;\n\n{helpers}{main}\n"
 
@@ -163,7 +163,7 @@ class Java(Backend):
     def newline(self) -> str:
         return "System.out.println();"
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         inner = [*self.lines(reading, 2), *body]
         head = ["public class Main {", "    public static void main(String[] args) throws Exception {"]
         return "\n".join([*head, *inner, "    }", "}"]) + "\n"
@@ -242,12 +242,13 @@ class Go(Backend):
     def newline(self) -> str:
         return "fmt.Println()"
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         used = solution.names
         unused = [f"_ = {f.var.name}" for f in solution.fields if f.var.name not in used]
-        imports = ["bufio", "fmt", "os", *(["strings"] if calls & {"upper", "lower", "repeat", "inset"} else [])]
+        strings = solution.calls & {"upper", "lower", "repeat", "inset"}
+        imports = ["bufio", "fmt", "os", *(["strings"] if strings else [])]
         head = "package main\n\nimport (\n" + "".join(f'\t"{i}"\n' for i in imports) + ")\n\n"
-        helpers = "".join(self.helpers[c] + "\n" for c in sorted(calls) if c in self.helpers)
+        helpers = "".join(self.helpers[c] + "\n" for c in sorted(solution.calls) if c in self.helpers)
         main = "\n".join(["func main() {", *self.lines(reading + unused, 1), *body, "}"])
         return f"{head}{helpers}{main}\n"
 
@@ -300,5 +301,5 @@ class JavaScript(Backend):
     def newline(self) -> str:
         return 'process.stdout.write("\\n");'
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         return "\n".join([*reading, *body]) + "\n"

@@ -73,7 +73,7 @@ class Python(Backend):
     def newline(self) -> str:
         return "print()"
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         return "\n".join(["import sys", "", *reading, *body]) + "\n"
 
 
@@ -143,7 +143,7 @@ class Ruby(Backend):
     def newline(self) -> str:
         return "puts"
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         return "\n".join([*reading, *body]) + "\n"
 
 
@@ -218,7 +218,7 @@ class Lua(Backend):
     def newline(self) -> str:
         return 'io.write("\\n")'
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         return "\n".join([*reading, *body]) + "\n"
 
 
@@ -315,5 +315,5 @@ class OCaml(Backend):
     def newline(self) -> str:
         return 'print_string "\\n";'
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         return "\n".join(["let () =", *self.lines(reading, 1), *body]) + "\n"

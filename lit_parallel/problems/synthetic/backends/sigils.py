@@ -60,7 +60,7 @@ class Php(Backend):
     def newline(self) -> str:
         return 'echo "\\n";'
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         return "\n".join(["<?php", *reading, *body]) + "\n"
 
 
@@ -127,9 +127,9 @@ class Perl(Backend):
     def newline(self) -> str:
         return 'print("\\n");'
 
-    def wrap(self, reading: list[str], body: list[str], calls: set[str], solution: Solution) -> str:
+    def wrap(self, reading: list[str], body: list[str], solution: Solution) -> str:
         uses = ["use strict;", "use warnings;"]
-        needed = sorted(calls & {"min", "max"})
+        needed = sorted(solution.calls & {"min", "max"})
         if needed:
             uses.append(f"use List::Util qw({' '.join(needed)});")
         return "\n".join([*uses, "", *reading, *body]) + "\n"
