@@ -14,6 +14,7 @@ LAYERS = {
     "lit_parallel.figures": 1,
     "lit_parallel.jsonl": 1,
     "lit_parallel.progress": 1,
+    "lit_parallel.quiet": 1,
     "lit_parallel.problems": 2,
     "lit_parallel.prompts": 2,
     "lit_parallel.modeling": 3,
