@@ -238,7 +238,8 @@ def log_estimate(module: object) -> None:
     config = AutoConfig.from_pretrained(resolve_source(spec.source))
     config.update(spec.tiny or {})
     prompts = [item.prompt for items in data.eval_sets().values() for item in items]
-    prompt = max((len(ids) for ids in data.tokenizer(prompts)["input_ids"]), default=0)
+    lengths = [len(ids) for ids in data.tokenizer(prompts)["input_ids"]] if prompts else []  # a fit may evaluate none
+    prompt = max(lengths, default=0)
     work = fit_work(module, trainer.callbacks, hparams["batch_size"], hparams.get("max_length", 0), prompt)
     numbers = estimate(Architecture.of(config), spec, work, trainer.strategy.root_device.type)
     rank_zero_info(f"Memory per device (estimated, lit_parallel/modules/memory.py): {describe(numbers)}")
