@@ -9,18 +9,8 @@ from transformers import AutoConfig
 
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_tokenizer
-from lit_parallel.modules.memory import (
-    GIB,
-    LLAMA31_8B,
-    Architecture,
-    Generation,
-    Pass,
-    Work,
-    estimate,
-    fit_work,
-    lora_parameters,
-    measure,
-)
+from lit_parallel.modules import memory
+from lit_parallel.modules.memory import GIB, LLAMA31_8B, Generation, Pass, Work
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "Write a program that reads n and prints the n-th Fibonacci number.\n" * 3
@@ -41,13 +31,13 @@ def test_each_phase_is_estimated_within_a_fifth_of_its_measured_peak(name):
     checkpointed = name.endswith("checkpointed")
     spec = ModelSpec(tiny=TWO_LAYERS, gradient_checkpointing=checkpointed, **SETTINGS[name])
     tokenizer = load_tokenizer(PACKAGED)
-    arch = Architecture.of(AutoConfig.from_pretrained(spec.weights_dir()))
+    arch = memory.Architecture.of(AutoConfig.from_pretrained(spec.weights_dir()))
     prompt = len(tokenizer(PROMPT)["input_ids"])
     # activations (256-token rows) and logits (64 positions a row over a 49k vocabulary) both count
     work = Work(Pass(4, 256, 4 * 64), Pass(4, 256, 4 * 64), (Generation(16, prompt, 24),))
-    measured = measure(spec, work, "cpu", tokenizer, PROMPT)
-    estimated = estimate(arch, spec, work, device="cpu")
-    static = estimated["weights"] + lora_parameters(arch, spec) * 4  # AdamW's moments come with the update
+    measured = memory.measure(spec, work, "cpu", tokenizer, PROMPT)
+    estimated = memory.estimate(arch, spec, work, device="cpu")
+    static = estimated["weights"] + memory.lora_parameters(arch, spec) * 4  # AdamW's moments come with the update
     assert static == pytest.approx(measured["static"], rel=0.01)
     ratios = {phase: estimated[phase] / measured[phase] for phase in ("update", "logprobs", "generation")}
     assert all(0.8 < ratio < 1.25 for ratio in ratios.values()), ratios
@@ -67,8 +57,8 @@ def test_the_8b_configs_quote_their_estimate_and_fit_their_card_with_margin(file
     args = [a for f in files for a in ("--config", str(folder / f))]
     cli = build_lightning_cli([*args, "--trainer.accelerator=cpu", f"--trainer.default_root_dir={tmp_path}"], run=False)
     hparams = cli.datamodule.hparams
-    work = fit_work(cli.model, cli.trainer.callbacks, hparams.batch_size, hparams.max_length, prompt=512)
-    peak = estimate(LLAMA31_8B, cli.model.spec, work)["peak"] / GIB
+    work = memory.fit_work(cli.model, cli.trainer.callbacks, hparams.batch_size, hparams.max_length, prompt=512)
+    peak = memory.estimate(LLAMA31_8B, cli.model.spec, work)["peak"] / GIB
     [quoted] = re.findall(r"peak ~([\d.]+) GiB", (folder / files[-1]).read_text())
     assert float(quoted) == pytest.approx(peak, abs=0.05)
     # margin: a fifth for the caching allocator's fragments, 1 GiB for the CUDA context and workspaces
@@ -82,6 +72,6 @@ def test_the_architecture_is_read_from_a_transformers_config():
         vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
         num_attention_heads=32, num_key_value_heads=8, tie_word_embeddings=False,
     )  # fmt: skip
-    assert Architecture.of(llama) == LLAMA31_8B
+    assert memory.Architecture.of(llama) == LLAMA31_8B
     # the 8B adapter of the configs (r=64 on every linear layer): 168M parameters
-    assert lora_parameters(LLAMA31_8B, ModelSpec(lora=LoRASpec(r=64))) == 167_772_160
+    assert memory.lora_parameters(LLAMA31_8B, ModelSpec(lora=LoRASpec(r=64))) == 167_772_160
