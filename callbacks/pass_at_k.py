@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import partial
 from typing import Literal
 
 import lightning as L
@@ -23,10 +22,11 @@ from lit_parallel.errors import DataError
 from lit_parallel.evaluation import jobs_for, run_jobs, summarize
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
 from lit_parallel.figures import plt, png_bytes, png_to_rgb
-from lit_parallel.generation import SamplingSpec, generate
-from lit_parallel.modules.devices import fit_execution
+from lit_parallel.generation import SamplingSpec
+from lit_parallel.modules.devices import execution_beside
 from lit_parallel.modules.run_dir import run_directory
 from lit_parallel.progress import Progress
+from lit_parallel.sampling import Sampler, build_sampler
 
 
 class PassAtK(L.Callback):
@@ -49,7 +49,8 @@ class PassAtK(L.Callback):
         Args:
             languages: evaluated languages (default: the DataModule's evaluation languages).
             targets: languages whose macro mean is logged as ``pass@k/targets`` (the transfer targets).
-            sampling: n samples per problem, temperature (0: greedy), top-p, max new tokens, batch size, seed.
+            sampling: n samples per problem, temperature (0: greedy), top-p, max new tokens, batch size, seed,
+                backend (an RL module's sampler of the same backend serves its rollouts and this callback).
             ks: the k of pass@k; each must be at most n.
             every_n_epochs: evaluate after every N-th epoch.
             before_training: also evaluate once before the first step (logged as epoch 0).
@@ -68,6 +69,7 @@ class PassAtK(L.Callback):
         self.ks, self.every_n_epochs, self.before_training, self.on = list(ks), every_n_epochs, before_training, on
         self.execution, self.samples_to_log, self.name = execution, samples_to_log, name
         self._own: Executor | None = None
+        self._sampler: Sampler | None = None
         self.history: dict[int, dict[str, float]] = {}
 
     def on_fit_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -81,6 +83,9 @@ class PassAtK(L.Callback):
         if self._own is not None:
             self._own.close()
             self._own = None
+        if self._sampler is not None:
+            self._sampler.close()
+            self._sampler = None
 
     def executor(self, module: L.LightningModule) -> tuple[Executor, ExecutionSpec]:
         """The fit's executor and its spec: the module's, or one of this callback's own for the fit."""
@@ -88,8 +93,23 @@ class PassAtK(L.Callback):
             return module.executor, module.execution
         spec = self.execution or ExecutionSpec()
         if self._own is None:
-            self._own = fit_execution(spec, module.device, module.trainer.num_devices).executor()
+            self._own = execution_beside(spec, module.device, module.trainer.num_devices).executor()
         return self._own, spec
+
+    def sampler(self, module: L.LightningModule, tokenizer: object, plain: bool) -> Sampler:
+        """The module's sampler when it has one of this backend (one vLLM engine a fit), else this
+        callback's own, given the module's current adapter."""
+        shared = getattr(module, "sampler", None)
+        if shared is not None and shared.backend == self.sampling.backend:
+            sampler = shared
+        else:
+            if self._sampler is None:
+                spec = getattr(module, "spec", None)
+                self._sampler = build_sampler(self.sampling, tokenizer, plain, module.model, spec, module.device)
+            sampler = self._sampler
+        sampler.wake()
+        sampler.load_adapter(module.model)
+        return sampler
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if self.before_training and trainer.global_step == 0:
@@ -115,18 +135,14 @@ class PassAtK(L.Callback):
         sets = data.eval_sets()
         sets = {lang: sets[lang] for lang in (self.languages or sets)}
         jobs = jobs_for(sets, self.sampling.n)[trainer.global_rank :: trainer.world_size]
-        model = module.model
-        was_training = model.training
-        model.eval()
         # Plain prompts need the tokenizer's BOS; chat templates write their own.
-        add_special = not data.style.chat
-        engine = partial(generate, model, data.tokenizer, spec=self.sampling, add_special_tokens=add_special)
+        sampler = self.sampler(module, data.tokenizer, plain=not data.style.chat)
         executor, spec = self.executor(module)
         # Under the fit's precision (bf16-mixed: autocast), as its training steps are: evaluation measures the
         # numbers training computes, at the speed it computes them.
         with Progress(self.name, len(jobs)) as progress, trainer.precision_plugin.forward_context():
-            mine = run_jobs(jobs, engine, executor, self.sampling, progress)
-        model.train(was_training)
+            mine = run_jobs(jobs, sampler, executor, self.sampling, progress)
+        sampler.sleep()
         records = gather(trainer, mine)
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
         spec.check(errors, len(records), executor, f"{self.name} at epoch {epoch}")

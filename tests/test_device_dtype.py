@@ -28,7 +28,7 @@ from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionSpec
 from lit_parallel.generation import CACHE, Engine, Request, SamplingSpec
 from lit_parallel.modeling import LoRASpec, ModelSpec, load_model
-from lit_parallel.modules.devices import fit_execution, refuse_sharding
+from lit_parallel.modules.devices import execution_beside, refuse_sharding
 from lit_parallel.modules.sft import SFTModule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,10 +314,10 @@ def test_fsdp_is_refused_for_4bit_weights_and_for_rl_naming_ddp():
 def test_on_cuda_the_executor_leaves_a_core_per_process_and_tf32_is_on(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     spec = ExecutionSpec()
-    assert fit_execution(spec, torch.device("cuda", 0), 1).workers == 15
-    assert fit_execution(spec, torch.device("cuda", 1), 2).workers == 7
-    assert fit_execution(spec, torch.device("cpu"), 2).workers is None  # the CPU default: one per core
-    assert fit_execution(ExecutionSpec(workers=4), torch.device("cuda", 0), 1).workers == 4
+    assert execution_beside(spec, torch.device("cuda", 0), 1).workers == 15
+    assert execution_beside(spec, torch.device("cuda", 1), 2).workers == 7
+    assert execution_beside(spec, torch.device("cpu"), 2).workers is None  # the CPU default: one per core
+    assert execution_beside(ExecutionSpec(workers=4), torch.device("cuda", 0), 1).workers == 4
     previous = torch.get_float32_matmul_precision()
     try:
         from lit_parallel.modeling import use_tf32

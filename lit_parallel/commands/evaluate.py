@@ -17,7 +17,7 @@ import torch
 from lit_parallel import checks
 from lit_parallel.commands.arguments import Command
 from lit_parallel.commands.common import format_table
-from lit_parallel.commands.model import ModelChoice, load_inference_model, prompt_style
+from lit_parallel.commands.model import ModelChoice, inference_sampler, prompt_style, sampling_model
 from lit_parallel.errors import DataError
 from lit_parallel.execution import ExecutionSpec, Verdict
 from lit_parallel.generation import SamplingSpec
@@ -43,17 +43,21 @@ class EvaluateConfig:
     ks: list[int] = field(default_factory=lambda: [1])
     """The k of pass@k, each at most ``sampling.n``."""
     sampling: SamplingSpec = field(default_factory=SamplingSpec)
-    """Samples per problem (``n``), temperature (0: greedy), top-p, token budget, batch size, seed."""
+    """Samples per problem (``n``), temperature (0: greedy), top-p, token budget, batch size, seed, and the
+    backend that draws them (``--sampling.backend vllm``)."""
     execution: ExecutionSpec = field(default_factory=ExecutionSpec)
     """Limits per test run, programs judged at once, and the share of sandbox errors that stops it."""
     devices: int = 1
-    """Processes sharing the samples: one per GPU, or on CPU each with its share of the cores."""
+    """Processes sharing the samples: one per GPU, or on CPU each with its share of the cores (the hf
+    backend; vLLM batches on its own: 1)."""
     output: Path = Path("runs/evaluate.json")
     """The JSON report; the records (one per sample) beside it as .jsonl."""
 
     def __post_init__(self) -> None:
         checks.at_least(self.limit, 1, "limit")
         checks.at_least(self.devices, 1, "devices")
+        if self.devices > 1 and self.sampling.backend == "vllm":
+            raise DataError("devices: the vllm backend runs one engine of its own; give devices: 1")
         for k in self.ks:
             checks.at_least(k, 1, "ks")
             if k > self.sampling.n:
@@ -134,13 +138,14 @@ def evaluate_shard(
     # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
     from datamodules import ParallelMixtureDataModule
     from lit_parallel.evaluation import jobs_for, run_jobs
-    from lit_parallel.generation import generate
+    from lit_parallel.modules.devices import execution_beside
     from lit_parallel.progress import Progress
 
     cuda = torch.cuda.is_available()
     if world > 1 and not cuda:
         torch.set_num_threads(max(1, torch.get_num_threads() // world))
-    model, model_spec = load_inference_model(config.model, torch.device("cuda", rank) if cuda else "cpu")
+    device = torch.device("cuda", rank) if cuda else torch.device("cpu")
+    model, model_spec = sampling_model(config.model, config.sampling.backend, device)
     # Only the held-out (eval split) problems: the bundled corpus's train split is what SFT and RL saw.
     data = ParallelMixtureDataModule(
         datasets=config.dataset,
@@ -153,14 +158,16 @@ def evaluate_shard(
     sets = data.eval_sets(config.languages or sorted({lang for p in data.eval_problems for lang in p.variants}))
     nonempty_sets(sets)
     spec = config.sampling
-    # Plain prompts need the tokenizer's BOS; chat templates write their own.
-    engine = partial(generate, model, data.tokenizer, spec=spec, add_special_tokens=not style.chat)
+    sampler = inference_sampler(spec, model, model_spec, data.tokenizer, style, device)
     jobs = jobs_for(sets, spec.n)[rank::world]
     # One progress report (process 1's) when there are several: the others' shares are alike.
     label = "evaluate" if world == 1 else f"evaluate (process 1 of {world})"
     shown = Progress(label, len(jobs)) if rank == 0 else nullcontext()
-    with config.execution.executor() as executor, shown as progress:
-        records = run_jobs(jobs, engine, executor, spec, progress)
+    with execution_beside(config.execution, device, world).executor() as executor, shown as progress:
+        try:
+            records = run_jobs(jobs, sampler, executor, spec, progress)
+        finally:
+            sampler.close()
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
         config.execution.check(errors, len(records), executor, "evaluate")
     return records, model_spec, {lang: len(items) for lang, items in sets.items()}

@@ -8,8 +8,9 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
+
+import torch
 
 from lit_parallel import checks
 from lit_parallel import translation as tr
@@ -46,7 +47,8 @@ class TranslateConfig:
     model: ModelChoice = field(default_factory=ModelChoice)
     """The model that translates, and its prompts (unused with candidates)."""
     sampling: SamplingSpec = field(default_factory=SamplingSpec)
-    """Candidates per pair (``n``), temperature, top-p, token budget, batch size, seed."""
+    """Candidates per pair (``n``), temperature, top-p, token budget, batch size, seed, and the backend
+    that draws them (``--sampling.backend vllm``)."""
     execution: ExecutionSpec = field(default_factory=ExecutionSpec)
     """Limits per test run and programs judged at once."""
     device: str = "auto"
@@ -73,7 +75,11 @@ def run(config: TranslateConfig) -> int:
     config.output.parent.mkdir(parents=True, exist_ok=True)
     ledger = tr.Ledger(tr.ledger_path(config.output))
     before = len(ledger.records)
-    with config.execution.executor() as executor:
+    from lit_parallel.modules.devices import execution_beside  # here: Lightning is seconds to import
+
+    # Only a model on a GPU asks the executor to leave it a core; candidates from a file need no model.
+    execution = config.execution if config.candidates else execution_beside(config.execution, model_device(config), 1)
+    with execution.executor() as executor:
         if config.candidates:
             ignored = tr.translate_from_file(config.candidates, problems, selection.pairs, executor, ledger)
             selection.skipped.update({f"candidates for {reason}": n for reason, n in ignored.items()})
@@ -92,22 +98,25 @@ def run(config: TranslateConfig) -> int:
     return 1 if retry else 0
 
 
+def model_device(config: TranslateConfig) -> torch.device:
+    """The device ``config`` puts the model on, ``auto`` resolved."""
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(config.device)
+
+
 def translation_model(config: TranslateConfig) -> tr.Model:
     """The model of ``config``, loaded only when there are samples to draw, with the prompts it was
     trained with."""
-    import torch
-
-    from lit_parallel.commands.model import load_inference_model, prompt_style
-    from lit_parallel.generation import generate
+    from lit_parallel.commands.model import inference_sampler, prompt_style, sampling_model
     from lit_parallel.modeling import load_tokenizer
 
     def load() -> tuple:
-        device = config.device if config.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
-        model, model_spec = load_inference_model(config.model, device)
+        device = model_device(config)
+        model, model_spec = sampling_model(config.model, config.sampling.backend, device)
         tokenizer = load_tokenizer(model_spec.source)
         style = prompt_style(config.model)
-        engine = partial(generate, model, tokenizer, spec=config.sampling, add_special_tokens=not style.chat)
-        return engine, tokenizer, style
+        return inference_sampler(config.sampling, model, model_spec, tokenizer, style, device), tokenizer, style
 
     def progress(done: int, total: int) -> None:
         print(f"{done}/{total} candidates generated and judged", file=sys.stderr, flush=True)

@@ -41,10 +41,10 @@ def refuse_sharding(strategy: Strategy, spec: ModelSpec, rl: bool) -> None:
         )
 
 
-def fit_execution(spec: ExecutionSpec, device: torch.device, processes: int) -> ExecutionSpec:
-    """The execution spec of a fit with its model on ``device`` and ``processes`` such processes on this
-    machine. On a GPU, the default workers (one per core) leave a core to each process, whose thread
-    launches every kernel: a program judged on that core would hold the GPU idle."""
+def execution_beside(spec: ExecutionSpec, device: torch.device, processes: int) -> ExecutionSpec:
+    """The execution spec of ``processes`` processes on this machine, each with its model on ``device``
+    (a fit's ranks, the evaluate command's shards). On a GPU, the default workers (one per core) leave a
+    core to each process, whose thread launches every kernel: a program judged there would idle the GPU."""
     if spec.workers is not None or device.type != "cuda":
         return spec
     return replace(spec, workers=max(1, (os.cpu_count() or 1) // max(1, processes) - 1))

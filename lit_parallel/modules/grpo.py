@@ -1,11 +1,12 @@
 """The RL LightningModule: GRPO-family policy optimisation of a LoRA adapter with execution rewards.
 
-One training step, for the P prompts of a batch: sample G completions each (the generation engine:
-one prefill per prompt, one seeded generator per completion), extract the code, submit it to the
-executor as each completion finishes (it runs while the others generate and while the old and
-reference log-probs are computed), turn verdicts into rewards and group advantages, then run ``iterations``
-optimizer updates of the clipped objective over micro-batches. The reference policy is the same
-model with its adapter disabled: no second model in memory.
+One training step, for the P prompts of a batch: sample G completions each (through the fit's sampler,
+``sampling.backend``: the project's engine on the policy itself, or vLLM given the step's adapter),
+extract the code, submit it to the executor as each completion finishes (it runs while the others
+generate and while the old and reference log-probs are computed), turn verdicts into rewards and group
+advantages, then run ``iterations`` optimizer updates of the clipped objective over micro-batches. The
+reference policy is the same model with its adapter disabled: no second model in memory, whichever the
+sampler.
 
 Manual optimisation. ``trainer.global_step`` counts RL steps (batches of prompts), not the inner
 optimizer updates: the last update of a step goes through Lightning's optimizer, the others
@@ -28,12 +29,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from datamodules.contract import code_data
 from lit_parallel import checks
-from lit_parallel.evaluation import Job
+from lit_parallel.evaluation import Job, draw_and_judge, executed
 from lit_parallel.execution import ExecutionSpec, Executor, Verdict
-from lit_parallel.generation import SamplingSpec, generate
+from lit_parallel.generation import SamplingSpec
 from lit_parallel.modeling import ModelSpec, load_model
 from lit_parallel.modules.adapters import AdapterCheckpoints
-from lit_parallel.modules.devices import fit_execution, refuse_sharding
+from lit_parallel.modules.devices import execution_beside, refuse_sharding
 from lit_parallel.modules.memory import log_estimate
 from lit_parallel.modules.optim import OptimizerSpec, build_optimizer
 from lit_parallel.modules.rl_losses import (
@@ -49,8 +50,8 @@ from lit_parallel.modules.rl_losses import (
 )
 from lit_parallel.modules.rollouts import Rollouts, pack, token_logprobs
 from lit_parallel.progress import memory_mb, release_memory
-from lit_parallel.prompts import extract_code
 from lit_parallel.rewards import RewardFunction, RewardSpec
+from lit_parallel.sampling import Sampler, build_sampler
 
 
 @dataclass
@@ -109,7 +110,7 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
                 adapter) to start from, or fresh ``lora``.
             optimizer: AdamW and the warmup + cosine schedule, stepped once per RL step.
             sampling: rollouts: ``n`` is G (completions per prompt), temperature, top-p, max new
-                tokens, ``batch_size`` (completions generated together), ``seed``.
+                tokens, ``batch_size`` (completions generated together), ``seed``, ``backend``.
             algorithm: advantage estimator, clipping, KL, inner iterations, micro-batches.
             reward: binary or partial credit, format penalty.
             execution: limits and workers of the fit's one executor (rewards and in-training pass@k),
@@ -130,6 +131,8 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         self.model: torch.nn.Module | None = None
         self.executor: Executor | None = None
         """The fit's one executor, shared with the PassAtK callback."""
+        self.sampler: Sampler | None = None
+        """The rollouts' sampler, built at the first step; PassAtK callbacks of the same backend share it."""
         self.automatic_optimization = False
         # Checkpoints carry only trainable weights; the frozen base is rebuilt from the spec.
         self.strict_loading = False
@@ -149,12 +152,15 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         if self.trainer.precision == "16-mixed":
             raise ValueError("GRPOModule: use precision bf16-mixed or 32 (fp16 loss scaling is not supported)")
         if self.executor is None:
-            self.executor = fit_execution(self.execution, self.device, self.trainer.num_devices).executor()
+            self.executor = execution_beside(self.execution, self.device, self.trainer.num_devices).executor()
 
     def teardown(self, stage: str) -> None:
         if self.executor is not None:
             self.executor.close()
             self.executor = None
+        if self.sampler is not None:
+            self.sampler.close()
+            self.sampler = None
 
     @property
     def tokenizer(self) -> object:
@@ -198,14 +204,12 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         # A new draw each step, fixed by (seed, step): a resumed run draws what the uninterrupted one did.
         base = self.sampling.seed * 1_000_003 + self.global_step
         plain = not code_data(self.trainer, "GRPOModule").style.chat
-        self.model.eval()
         started = time.perf_counter()
-        drawn: list = [None] * len(jobs)
-        pending: list = [None] * len(jobs)
-        requests = [j.request(base) for j in jobs]
-        for index, completion in generate(self.model, tok, requests, self.sampling, add_special_tokens=plain):
-            drawn[index], pending[index] = completion, self.judge(jobs[index], completion.text)
-        self.model.train()
+        sampler = self.rollout_sampler(plain)
+        sampler.wake()
+        sampler.load_adapter(self.model)  # this step's policy (vllm: the adapter as a new version, unmerged)
+        drawn, pending = draw_and_judge(jobs, sampler, self.sampling, base, self.judge)
+        sampler.sleep()  # vllm on a GPU: its memory is the update's until the next rollout
         times["generate"] = time.perf_counter() - started
         prompt_ids = tok([j.prompt for j in jobs], add_special_tokens=plain)["input_ids"]
         completions = [c.token_ids for c in drawn]
@@ -226,13 +230,17 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         rollouts.rewards = torch.tensor(rewards, device=self.device)
         return rollouts
 
+    def rollout_sampler(self, plain: bool) -> Sampler:
+        """The fit's sampler, built at the first rollout (``plain``: prompts take the tokenizer's BOS)."""
+        if self.sampler is None:
+            self.sampler = build_sampler(self.sampling, self.tokenizer, plain, self.model, self.spec, self.device)
+        return self.sampler
+
     def judge(self, job: Job, completion: str) -> object:
         """A future of the execution result of a completion's code, or the reward function's value."""
         if self.reward_fn is not None:
             return float(self.reward_fn(job, completion))
-        code = extract_code(completion, job.variant)
-        program = job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}")
-        return self.executor.submit(program, stop_on_failure=not self.reward_spec.every_case)
+        return executed(self.executor, stop_on_failure=not self.reward_spec.every_case)(job, completion)
 
     def micro_batches(self, rows: Sequence[int]) -> list[list[int]]:
         step = self.algo.micro_batch_size
