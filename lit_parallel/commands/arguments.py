@@ -52,7 +52,7 @@ def build_parser(command: Command) -> Any:
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
     description = inspect.getdoc(command.options) if command.options else command.help
     if command.options and "dataset" in command.options.__dataclass_fields__:
-        description += f"\n\nA dataset SPEC is {DATASET_HELP}."
+        description += f"\n\nA dataset SPEC is one of: {DATASET_HELP}."
     parser = ArgumentParser(
         prog=f"lit-parallel {command.name}",
         description=description,

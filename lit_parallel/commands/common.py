@@ -21,10 +21,14 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     return "\n".join(lines)
 
 
-DATASET_HELP = (
-    f"a dataset SPEC: bundled (the shipped corpus), {SPEC_HELP}, PATH.jsonl (the project's format), or "
-    + ", ".join(f"{name}:SOURCE ({description})" for name, (_, description) in DATASET_FORMATS.items())
-)
+_SPECS = [
+    "bundled (the shipped corpus)",
+    SPEC_HELP,
+    "PATH.jsonl (the project's format)",
+    *(f"{name}:SOURCE ({description})" for name, (_, description) in DATASET_FORMATS.items()),
+]
+DATASET_HELP = ", ".join(_SPECS[:-1]) + ", or " + _SPECS[-1]
+"""The forms a dataset SPEC takes, as one phrase for a command's help."""
 
 
 def report_sandbox_errors(results: Sequence[Result]) -> int:
