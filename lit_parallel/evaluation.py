@@ -1,7 +1,8 @@
-"""Per-language pass@k: sample completions, extract code, execute, count.
+"""Generate and judge (the one home of that loop, for evaluation, translation and RL rollouts), and
+per-language pass@k: sample completions, extract code, execute, count.
 
 The work is a list of jobs, one per (language, problem, sample). A process takes its share
-(``jobs[rank::world]``); the engine gets them all at once and each program runs on the executor's pool
+(``jobs[rank::world]``); the sampler gets them all at once and each program runs on the executor's pool
 as soon as its completion is done, while the others still generate. Records are plain dicts, so that
 ranks can gather them and every rank can compute the same metrics from the same records.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from lit_parallel.execution import Executor, Verdict
@@ -18,6 +20,7 @@ from lit_parallel.generation import Completion, Request, SamplingSpec
 from lit_parallel.metrics import pass_at_k_by_language
 from lit_parallel.progress import Progress
 from lit_parallel.prompts import extract_code, stop_sequences
+from lit_parallel.sampling import Sampler
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,26 @@ class Job:
         return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") & (2**63 - 1)
 
     def request(self, base: int) -> Request:
-        """What the engine draws for this job, from the seed base of the evaluation or RL step."""
+        """What the sampler draws for this job, from the seed base of the evaluation or RL step."""
         return Request(self.prompt, self.seed(base), tuple(stop_sequences(self.variant)))
 
+    def program(self, code: str) -> object:
+        """``code`` as the program the executor judges for this job (named language/task/sample)."""
+        return self.variant.program(code, f"{self.language}/{self.task_id}/{self.sample}")
 
-Generate = Callable[[Sequence[Request]], Iterable[tuple[int, Completion]]]
-"""requests -> (request index, completion) pairs, in the order they finish (``generation.generate``)."""
+
+Judge = Callable[[Job, str], object]
+"""(job, completion text) -> a future of the execution result of its code (``executed``), or a reward
+(a number) that needs no execution (RL's cheap reward functions)."""
+
+
+def executed(executor: Executor, stop_on_failure: bool | None = None) -> Judge:
+    """The judge that runs each completion's code on ``executor`` (``stop_on_failure``: as ``submit``)."""
+
+    def judge(job: Job, completion: str) -> Future:
+        return executor.submit(job.program(extract_code(completion, job.variant)), stop_on_failure)
+
+    return judge
 
 
 def jobs_for(sets: dict[str, Sequence], n: int) -> list[Job]:
@@ -55,21 +72,36 @@ def jobs_for(sets: dict[str, Sequence], n: int) -> list[Job]:
     ]
 
 
-def run_jobs(
-    jobs: Sequence[Job], generate: Generate, executor: Executor, spec: SamplingSpec, progress: Progress | None = None
-) -> list[dict]:
-    """Generate and judge ``jobs`` (in their order); each program executes as soon as its completion is done."""
-    pending: dict[int, tuple] = {}
-    tokens = 0
-    for index, completion in generate([job.request(spec.seed) for job in jobs]):
-        job = jobs[index]
-        code = extract_code(completion.text, job.variant)
-        program = job.variant.program(code, f"{job.language}/{job.task_id}/{job.sample}")
-        pending[index] = (completion.text, code, executor.submit(program))
-        tokens += len(completion.token_ids)
+def draw_and_judge(
+    jobs: Sequence[Job],
+    sampler: Sampler,
+    spec: SamplingSpec,
+    seed: int,
+    judge: Judge,
+    progress: Progress | None = None,
+) -> tuple[list[Completion], list[object]]:
+    """The one generate-and-judge loop: each job's completion and judgement, in job order. ``seed`` is the
+    base of the jobs' seeds; each completion is judged as soon as it finishes, while the others generate."""
+    completions: list = [None] * len(jobs)
+    outcomes: list = [None] * len(jobs)
+    done = tokens = 0
+    for index, completion in sampler.generate([job.request(seed) for job in jobs], spec):
+        completions[index], outcomes[index] = completion, judge(jobs[index], completion.text)
+        done, tokens = done + 1, tokens + len(completion.token_ids)
         if progress is not None:
-            progress.update(len(pending), tokens)
-    return [record(job, *pending[i][:2], pending[i][2].result()) for i, job in enumerate(jobs)]
+            progress.update(done, tokens)
+    return completions, outcomes
+
+
+def run_jobs(
+    jobs: Sequence[Job], sampler: Sampler, executor: Executor, spec: SamplingSpec, progress: Progress | None = None
+) -> list[dict]:
+    """Generate and judge ``jobs`` (in their order) into records."""
+    completions, futures = draw_and_judge(jobs, sampler, spec, spec.seed, executed(executor), progress)
+    return [
+        record(job, c.text, extract_code(c.text, job.variant), f.result())
+        for job, c, f in zip(jobs, completions, futures, strict=True)
+    ]
 
 
 def record(job: Job, completion: str, code: str, result: object) -> dict:

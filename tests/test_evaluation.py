@@ -19,22 +19,24 @@ def sets():
     return {lang: items[:2] for lang, items in dm.eval_sets().items()}
 
 
-def table_generate(sets):
-    """A fixed table of completions behind the generation interface: sample s of problem i in
-    language L is the reference solution when s < CORRECT[L][i], else a wrong program."""
-    jobs = {job.seed(0): job for job in jobs_for(sets, N)}
-    index = {(lang, item.task_id): i for lang, items in sets.items() for i, item in enumerate(items)}
-    wrong = {"python": "print('nope')", "lua": "print('nope')"}
+class TableSampler:
+    """A fixed table of completions behind the sampler interface: sample s of problem i in language L is
+    the reference solution when s < CORRECT[L][i], else a wrong program."""
 
-    def generate(requests):
+    backend = "table"
+
+    def __init__(self, sets) -> None:
+        self.jobs = {job.seed(0): job for job in jobs_for(sets, N)}
+        self.index = {(lang, item.task_id): i for lang, items in sets.items() for i, item in enumerate(items)}
+
+    def generate(self, requests, spec):
+        wrong = {"python": "print('nope')", "lua": "print('nope')"}
         # in reverse, as an engine may finish them in any order
         for i, request in reversed(list(enumerate(requests))):
-            job = jobs[request.seed]
-            good = job.sample < CORRECT[job.language][index[job.language, job.task_id]]
+            job = self.jobs[request.seed]
+            good = job.sample < CORRECT[job.language][self.index[job.language, job.task_id]]
             text = (job.variant.solution if good else wrong[job.language]) + "\n```\nSome prose after."
             yield i, Completion(text, [], "eos")
-
-    return generate
 
 
 def by_hand(n, c, k):
@@ -45,7 +47,7 @@ def test_pass_at_k_per_language_equals_hand_computation(sets):
     jobs = jobs_for(sets, N)
     assert len(jobs) == 2 * 2 * N and len({(j.language, j.task_id, j.sample) for j in jobs}) == len(jobs)
     with Executor(workers=2) as ex:
-        records = run_jobs(jobs, table_generate(sets), ex, SamplingSpec(n=N, batch_size=3))
+        records = run_jobs(jobs, TableSampler(sets), ex, SamplingSpec(n=N, batch_size=3))
     metrics = summarize(records, ks=[1, 2], targets=["lua"])
     for lang, correct in CORRECT.items():
         for k in (1, 2):
@@ -58,10 +60,10 @@ def test_pass_at_k_per_language_equals_hand_computation(sets):
 
 def test_shards_together_give_exactly_the_single_process_records(sets):
     jobs = jobs_for(sets, N)
-    generate, spec = table_generate(sets), SamplingSpec(n=N, batch_size=2)
+    sampler, spec = TableSampler(sets), SamplingSpec(n=N, batch_size=2)
     with Executor(workers=2) as ex:
-        whole = run_jobs(jobs, generate, ex, spec)
-        shards = [run_jobs(jobs[rank::3], generate, ex, spec) for rank in range(3)]
+        whole = run_jobs(jobs, sampler, ex, spec)
+        shards = [run_jobs(jobs[rank::3], sampler, ex, spec) for rank in range(3)]
     key = lambda r: (r["language"], r["task_id"], r["sample"])  # noqa: E731
     merged = sorted((r for shard in shards for r in shard), key=key)
     strip = lambda rs: [{k: v for k, v in r.items() if k != "duration_s"} for r in rs]  # noqa: E731

@@ -19,6 +19,7 @@ LAYERS = {
     "lit_parallel.prompts": 2,
     "lit_parallel.modeling": 3,
     "lit_parallel.generation": 3,
+    "lit_parallel.sampling": 3,
     "lit_parallel.evaluation": 3,
     "lit_parallel.rewards": 3,
     "lit_parallel.analysis": 3,

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import yaml
@@ -27,6 +28,10 @@ from lit_parallel.commands.files import check_model_files, read_checkpoint
 from lit_parallel.errors import DataError
 from lit_parallel.modeling import PACKAGED, ComputeDtype, ModelSpec, Quantization, check_source, load_model
 from lit_parallel.prompts import PromptStyle
+
+if TYPE_CHECKING:  # the sampler's modules load only where a command samples
+    from lit_parallel.generation import SamplingSpec
+    from lit_parallel.sampling import Sampler
 
 
 @dataclass
@@ -212,3 +217,34 @@ def merged(model: torch.nn.Module, spec: ModelSpec) -> torch.nn.Module:
     if not isinstance(model, PeftModel) or spec.quantization != "none":
         return model
     return model.merge_and_unload()
+
+
+def sampling_model(
+    choice: ModelChoice, backend: str, device: torch.device | str = "cpu"
+) -> tuple[torch.nn.Module | None, ModelSpec]:
+    """What a sampler of ``backend`` draws from, and its spec. ``hf``: the inference model on ``device``.
+    ``vllm`` loads the base weights itself (and ``adapter``), so nothing is loaded here but a checkpoint's
+    model, on the CPU: the source of the adapter it gives vLLM."""
+    if backend == "hf":
+        return load_inference_model(choice, device)
+    if choice.checkpoint:
+        return load_checkpoint(choice.checkpoint, "cpu")
+    return None, inference_spec(choice)
+
+
+def inference_sampler(
+    sampling: SamplingSpec,
+    model: torch.nn.Module | None,
+    spec: ModelSpec,
+    tokenizer: object,
+    style: PromptStyle,
+    device: torch.device | str = "cpu",
+) -> Sampler:
+    """The sampler of ``sampling.backend`` for what ``sampling_model`` returned, prompts rendered in
+    ``style`` (plain prompts take the tokenizer's BOS; chat templates write their own)."""
+    from lit_parallel.sampling import build_sampler
+
+    sampler = build_sampler(sampling, tokenizer, not style.chat, model, spec, device)
+    if model is not None:
+        sampler.load_adapter(model)
+    return sampler
