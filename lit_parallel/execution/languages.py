@@ -211,7 +211,7 @@ LANGUAGES: tuple[Language, ...] = (
                 compile=(
                     "javac",
                     "-J-Xmx512m",
-                    # javac is a short-lived JVM: C1 alone compiles it ~30% faster than tiered C2.
+                    # javac is a short-lived JVM: C1 alone compiles faster than tiered C2 (benchmarks/README.md).
                     "-J-XX:TieredStopAtLevel=1",
                     "-J-XX:+UseSerialGC",
                     "-encoding",

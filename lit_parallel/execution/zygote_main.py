@@ -1,10 +1,10 @@
 """A Python zygote: runs inside one bubblewrap sandbox, forks a fresh child per program.
 
 Stdlib only; started as ``python -S -B zygote_main.py`` by ``zygote.PythonZygote``. A new
-interpreter costs ~10 ms and ``import typing`` ~15 ms more; a fork of this process, which has
-them loaded already, costs ~1 ms. Isolation between programs: each runs in its own child with
-its own rlimits and session, and afterwards every process but this one is killed and every file
-in the sandbox's /tmp deleted, so no program sees another's traces.
+interpreter and ``import typing`` cost far more than a fork of this process, which has them loaded
+already (benchmarks/README.md). Isolation between programs: each runs in its own child with its own
+rlimits and session, and afterwards every process but this one is killed and every file in the
+sandbox's /tmp deleted, so no program sees another's traces.
 
 Protocol on stdin/stdout: 4-byte big-endian length + JSON, one request, one reply. Arguments: the
 read-only toolchain directories mounted inside /tmp (a venv made there), which the wipe leaves alone.

@@ -173,5 +173,5 @@ def selected_logprobs(
     logp, lse = _SelectedLogProbs.apply(logits, targets)
     if not entropy:
         return logp, None
-    with torch.no_grad():  # einsum runs a batched matmul: ~2.5x faster on CPU than multiply-then-sum
+    with torch.no_grad():  # einsum runs a batched matmul: faster on CPU than multiply-then-sum (benchmarks/README.md)
         return logp, lse - torch.einsum("...v,...v->...", logits.softmax(-1), logits)

@@ -50,8 +50,9 @@ def answer_loss(model: torch.nn.Module, batch: dict, dtype: torch.dtype) -> torc
 
     The output head runs only at the positions that predict an answer token, about a third of a packed
     row in the demo's mixture: the full logits of every position, upcast to float for the loss, and
-    their gradient were the largest tensors of a step over a 49k-token vocabulary (SmolLM2-135M, bf16,
-    4 rows of 512: step peak 1.37-1.58 GB against 1.74-2.24 GB, 1.03-1.11x faster, same losses)."""
+    their gradient were the largest tensors of a step over a 49k-token vocabulary. Against transformers'
+    loss: the same losses, a lower step peak and a slightly faster step (benchmarks/README.md, "SFT's
+    loss on answer tokens only")."""
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft or plain
     hidden = causal_lm.get_decoder()(**model_inputs(batch, dtype), use_cache=False).last_hidden_state
     targets = batch["labels"][:, 1:]
