@@ -210,8 +210,8 @@ def load_inference_model(choice: ModelChoice, device: torch.device | str = "cpu"
 
 def merged(model: torch.nn.Module, spec: ModelSpec) -> torch.nn.Module:
     """``model`` with its LoRA adapters folded into unquantized base weights: the same function with one
-    matmul per layer instead of three (generation of SmolLM2-135M in bf16 at batch 32: 157 tokens/s
-    merged, 92 unmerged). Quantized weights keep their adapters apart: merging would re-quantize them."""
+    matmul per layer instead of three, so generation is faster (benchmarks/README.md). Quantized weights
+    keep their adapters apart: merging would re-quantize them."""
     from peft import PeftModel
 
     if not isinstance(model, PeftModel) or spec.quantization != "none":
