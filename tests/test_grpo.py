@@ -104,6 +104,25 @@ def test_grpo_learns_a_verifiable_reward_and_does_not_at_learning_rate_zero(tmp_
     assert sum(frozen[-3:]) / 3 < 0.35 and max(frozen) < 0.5, frozen
 
 
+@NEEDS_VLLM
+def test_grpo_through_vllm_does_not_learn_when_the_sampler_keeps_the_first_adapter(tmp_path, monkeypatch):
+    """The control that makes the vllm case of the learning test mean that each step's adapter reaches
+    vLLM: a sampler that keeps the first version it was given draws at the base rate however the policy
+    learns."""
+    from lit_parallel.sampling.vllm import VLLMSampler
+
+    load = VLLMSampler.load_adapter
+
+    def first_only(self, adapter):
+        if not hasattr(self, "kept"):
+            self.kept = True
+            load(self, adapter)
+
+    monkeypatch.setattr(VLLMSampler, "load_adapter", first_only)
+    stale = learning_run(tmp_path, lr=0.03, seed=0, backend="vllm")
+    assert sum(stale[-3:]) / 3 < 0.35 and max(stale) < 0.5, stale
+
+
 def test_one_real_step_with_execution_rewards_logs_and_saves_a_loadable_adapter(tmp_path):
     cli = tiny_rl(tmp_path, "--trainer.max_steps=1")
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import torch
 
+from lit_parallel.errors import DataError
 from lit_parallel.generation import Completion, Request, SamplingSpec
 from lit_parallel.modeling import ModelSpec
 
@@ -70,6 +71,10 @@ def build_sampler(
         if model is None:
             raise ValueError("the hf sampler needs the model it samples from")
         return HFSampler(model, tokenizer, add_special_tokens)
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if distributed and torch.distributed.get_world_size() > 1:
+        # each rank would start an engine of its own beside the trainer's process group: never tried
+        raise DataError("sampling.backend: vllm samples in one process; under DDP use hf")
     from lit_parallel.sampling.vllm import VLLMSampler
 
     if model_spec is None:
