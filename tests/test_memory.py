@@ -43,6 +43,24 @@ def test_each_phase_is_estimated_within_a_fifth_of_its_measured_peak(name):
     assert all(0.8 < ratio < 1.25 for ratio in ratios.values()), ratios
 
 
+@pytest.mark.parametrize("name", ["nf4-fp32", "nf4double-bf16-checkpointed"])
+def test_a_merged_copy_adds_its_weights_to_a_generation_as_estimated(name):
+    spec = ModelSpec(tiny=TWO_LAYERS, **SETTINGS[name])
+    tokenizer = load_tokenizer(PACKAGED)
+    arch = memory.Architecture.of(AutoConfig.from_pretrained(spec.weights_dir()))
+    prompt = len(tokenizer(PROMPT)["input_ids"])
+    measured, estimated = {}, {}
+    for merged in (False, True):
+        work = Work(generations=(Generation(16, prompt, 24, merged=merged),))
+        measured[merged] = memory.measure(spec, work, "cpu", tokenizer, PROMPT)["generation"]
+        estimated[merged] = memory.estimate(arch, spec, work, device="cpu")["generation"]
+    assert 0.8 < estimated[True] / measured[True] < 1.25, (estimated, measured)
+    # what the copy adds is its own weights, and the estimate counts exactly those
+    added = measured[True] - measured[False]
+    assert estimated[True] - estimated[False] == memory.merged_copy_bytes(arch, spec)
+    assert memory.merged_copy_bytes(arch, spec) == pytest.approx(added, rel=0.05)
+
+
 CARDS = {  # config (with what it goes on top of), the card it is for (GiB)
     ("grpo.yaml",): 80e9 / GIB,
     ("parallel_sft.yaml",): 80e9 / GIB,

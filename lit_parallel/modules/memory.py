@@ -11,7 +11,9 @@ dtype) and the LoRA adapter in fp32 with AdamW's two moments. On top of it comes
   copy, saved for the backward pass, and a softmax of the same size beside it);
 - the **log-probs** of a micro-batch without gradient (RL's old and reference log-probs): their logits;
 - a **generation** (rollouts, in-training evaluation): the engine's slot KV cache, each slot as long as
-  the longest prompt plus ``max_new_tokens``, and a decoding step's sampling over the vocabulary.
+  the longest prompt plus ``max_new_tokens``, and a decoding step's sampling over the vocabulary; with
+  ``sampling.merged_copy``, the merged decoding copy's own weights (``lit_parallel.sampling.merged``: the
+  sampler frees it before the update).
 
 The bytes are the tensors' own: an allocator holds more (CUDA's caching allocator reserves some
 fragments beyond them).
@@ -82,11 +84,13 @@ class Pass:
 
 @dataclass(frozen=True)
 class Generation:
-    """A generation: ``slots`` rows decoded together, prompts of up to ``prompt`` tokens, ``new`` tokens drawn."""
+    """A generation: ``slots`` rows decoded together, prompts of up to ``prompt`` tokens, ``new`` tokens drawn,
+    from a ``merged`` decoding copy (``sampling.merged_copy``) or the live model."""
 
     slots: int
     prompt: int
     new: int
+    merged: bool = False
 
     @property
     def capacity(self) -> int:
@@ -115,14 +119,19 @@ def weight_bytes(arch: Architecture, spec: ModelSpec) -> float:
     return quantized + others * BYTES[spec.compute_dtype]
 
 
-def lora_parameters(arch: Architecture, spec: ModelSpec) -> int:
-    """Trainable LoRA parameters (all linear layers, or those named in ``lora.target_modules``)."""
+def adapted(arch: Architecture, spec: ModelSpec) -> list[tuple[int, int]]:
+    """(in, out) of one layer's linear layers that LoRA adapts (all, or those in ``lora.target_modules``)."""
     if spec.lora is None:
-        return 0
+        return []
     names = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
     targets = spec.lora.target_modules
-    shapes = [s for n, s in zip(names, arch.linears(), strict=True) if targets == "all-linear" or n in targets]
-    return arch.layers * spec.lora.r * sum(i + o for i, o in shapes)
+    return [s for n, s in zip(names, arch.linears(), strict=True) if targets == "all-linear" or n in targets]
+
+
+def lora_parameters(arch: Architecture, spec: ModelSpec) -> int:
+    """Trainable LoRA parameters."""
+    r = spec.lora.r if spec.lora else 0
+    return arch.layers * r * sum(i + o for i, o in adapted(arch, spec))
 
 
 def layer_activation_bytes(arch: Architecture, spec: ModelSpec, device: str) -> float:
@@ -147,6 +156,13 @@ def layer_activation_bytes(arch: Architecture, spec: ModelSpec, device: str) -> 
 def dequantized_bytes(arch: Architecture, spec: ModelSpec) -> float:
     """A quantized layer's weight, de-quantized into the compute dtype for its matmul (one at a time)."""
     return 0.0 if spec.quantization == "none" else max(i * o for i, o in arch.linears()) * BYTES[spec.compute_dtype]
+
+
+def merged_copy_bytes(arch: Architecture, spec: ModelSpec) -> float:
+    """A merged decoding copy's own weights: each linear layer it replaces (every one of a quantized model,
+    else those LoRA adapts) in the compute dtype; the rest of the model is shared with the live one."""
+    shapes = arch.linears() if spec.quantization != "none" else adapted(arch, spec)
+    return arch.layers * sum(i * o for i, o in shapes) * BYTES[spec.compute_dtype]
 
 
 def update_bytes(arch: Architecture, spec: ModelSpec, work: Pass, trainable: int, device: str) -> float:
@@ -181,10 +197,13 @@ def generation_bytes(arch: Architecture, spec: ModelSpec, work: Generation, devi
     """The slot cache and a decoding step's sampling over the vocabulary (the logits, the softmax and its
     cumulative sum, in fp32). Decoding keeps the keys and values unrepeated: transformers' SDPA groups the
     query heads of a single-token step instead. On the CPU in a 16-bit dtype, torch's matmul of a prompt's
-    last position (batch 1) copies the output head's weight."""
+    last position (batch 1) copies the output head's weight. A merged copy adds its weights and de-quantizes
+    nothing while decoding (building it takes one layer's weight in fp32 at a time, before the cache)."""
     s = BYTES[spec.compute_dtype]
     cache = 2 * arch.layers * work.slots * arch.kv_heads * arch.head_dim * work.capacity * s
     head_copy = arch.vocab * arch.hidden * s if device == "cpu" and s == 2 else 0
+    if work.merged:
+        return merged_copy_bytes(arch, spec) + cache + max(3 * FP32 * work.slots * arch.vocab, head_copy)
     return cache + max(3 * FP32 * work.slots * arch.vocab, head_copy, dequantized_bytes(arch, spec))
 
 
@@ -207,7 +226,9 @@ def fit_work(module: object, callbacks: list, rows: int, max_length: int, prompt
     and device), ``max_length`` (SFT tokens per row) and ``prompt`` (the longest prompt's tokens). SFT's
     logits are counted at every position (its loss computes them at the answer tokens only)."""
     evaluations = tuple(
-        Generation(c.sampling.batch_size, prompt, c.sampling.max_new_tokens) for c in callbacks if hasattr(c, "ks")
+        Generation(c.sampling.batch_size, prompt, c.sampling.max_new_tokens, c.sampling.merged_copy)
+        for c in callbacks
+        if hasattr(c, "ks")
     )
     if not hasattr(module, "algo"):
         return Work(update=Pass(rows, max_length, rows * max_length), generations=evaluations)
@@ -215,7 +236,7 @@ def fit_work(module: object, callbacks: list, rows: int, max_length: int, prompt
     completions = rows * sampling.n
     micro = min(algo.micro_batch_size, completions)
     update = Pass(micro, prompt + sampling.max_new_tokens, micro * sampling.max_new_tokens)
-    rollouts = Generation(min(sampling.batch_size, completions), prompt, sampling.max_new_tokens)
+    rollouts = Generation(min(sampling.batch_size, completions), prompt, sampling.max_new_tokens, sampling.merged_copy)
     frozen = update if algo.iterations > 1 or algo.kl_coef else None
     return Work(update=update, logprobs=frozen, generations=(rollouts, *evaluations))
 
@@ -305,6 +326,14 @@ def measured_peak(run: object, device: object) -> int:
     return max(args["Total Allocated"] for args in cpu) - start
 
 
+def generated(model: object, merged: bool, *args: object) -> list:
+    """Every completion of ``generate(model, *args)``, or of a merged copy of ``model`` made first."""
+    from lit_parallel.generation import generate
+    from lit_parallel.sampling.merged import MergedCopy
+
+    return list(generate(MergedCopy(model).model if merged else model, *args))
+
+
 def measure(
     spec: ModelSpec, work: Work, device: object, tokenizer: object, prompt: str, model: object = None
 ) -> dict[str, float]:
@@ -312,11 +341,12 @@ def measure(
     and the peak of each phase beyond it, run by the code the modules run: an RL update (log-probs with
     entropies, the clipped loss, backward, AdamW; measured at its second run, after AdamW made its
     moments), a pass without gradient, a generation of ``prompt`` numbered apart for each slot (random
-    weights draw no EOS: every row runs to its ``new`` tokens). Shapes come from ``work``; tokens are
-    random. ``model``: the model of ``spec``, loaded already (the device check's random 8B)."""
+    weights draw no EOS: every row runs to its ``new`` tokens; a merged generation makes its copy in the
+    measured run). Shapes come from ``work``; tokens are random. ``model``: the model of ``spec``, loaded
+    already (the device check's random 8B)."""
     import torch
 
-    from lit_parallel.generation import Request, SamplingSpec, generate
+    from lit_parallel.generation import Request, SamplingSpec
     from lit_parallel.modeling import load_model
     from lit_parallel.modules.rl_losses import clipped_policy_loss
     from lit_parallel.modules.rollouts import token_logprobs
@@ -357,6 +387,6 @@ def measure(
     for g in work.generations:
         sampling = SamplingSpec(n=1, temperature=1.0, max_new_tokens=g.new, batch_size=g.slots)
         requests = [Request(f"{i}. {prompt}", seed=i) for i in range(g.slots)]  # each prompt prefilled
-        run = partial(list, generate(model, tokenizer, requests, sampling))
+        run = partial(generated, model, g.merged, tokenizer, requests, sampling)
         out["generation"] = max(out.get("generation", 0.0), float(measured_peak(run, device)))
     return out
