@@ -8,7 +8,9 @@ also takes the current adapter (``load_adapter``) and gives its memory back whil
 (``sleep``, ``wake``). Two backends, chosen by ``sampling.backend``:
 
 - ``hf`` (:mod:`.hf`): the project's engine (:mod:`lit_parallel.generation`) on the very model being
-  trained or evaluated: the adapter is live, so ``load_adapter``, ``sleep`` and ``wake`` do nothing.
+  trained or evaluated: the adapter is live, so ``load_adapter``, ``sleep`` and ``wake`` do nothing, unless
+  ``sampling.merged_copy`` decodes from a merged copy of it (:mod:`.merged`): ``load_adapter`` refreshes
+  the copy and ``sleep`` frees it.
 - ``vllm`` (:mod:`.vllm`): a vLLM engine of its own, loading the base weights once and each adapter
   version as a new LoRA request (never merged into the base). Imported only when chosen: the project
   never needs vllm installed.
