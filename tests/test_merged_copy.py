@@ -117,3 +117,13 @@ def test_the_copy_shares_every_other_tensor_and_owns_only_its_merged_layers(quan
 def test_merged_copy_is_the_hf_backends_option():
     with pytest.raises(DataError, match=r"sampling\.merged_copy"):
         SamplingSpec(backend="vllm", merged_copy=True)
+
+
+def test_a_dora_adapter_is_refused_not_merged_wrongly():
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=1)
+    model = get_peft_model(LlamaForCausalLM(config), LoraConfig(r=2, target_modules="all-linear", use_dora=True))
+    with pytest.raises(DataError, match="DoRA"):
+        MergedCopy(model)

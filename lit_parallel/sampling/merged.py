@@ -17,6 +17,8 @@ import copy
 
 import torch
 
+from lit_parallel.errors import DataError
+
 
 def replaced_layers(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
     """The layers of ``model`` the copy replaces, by name: every LoRA layer (with the base layer it wraps)
@@ -63,6 +65,8 @@ def merged_weight(layer: torch.nn.Module) -> torch.Tensor:
     if layer.disable_adapters or layer.merged:  # merged: the base weight holds the adapter already
         return weight
     for name in layer.active_adapters:
+        if layer.use_dora.get(name):  # its magnitude vector rescales the merged weight: not a plain sum
+            raise DataError("sampling.merged_copy: a DoRA adapter is not merged here; decode from the live model")
         if name in layer.lora_A:
             weight += layer.get_delta_weight(name).float()
     return weight
