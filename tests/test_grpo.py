@@ -78,7 +78,7 @@ def learning_run(tmp_path: Path, lr: float, seed: int, backend: str = "hf") -> l
     ]
     if backend == "vllm":
         # vLLM on the CPU reads the base unquantized: it samples the trainer's policy only when the trainer's
-        # base is unquantized too (with the tiny config's nf4, seed 0 climbed only from step 15 of 20: the
+        # base is unquantized too (with the tiny config's nf4, seed 0 climbed only from step 16 of 20: the
         # target tokens, the nf4 model's likeliest, drew at about half the base rate under fp32 weights)
         overrides.append("--model.init_args.model.quantization=none")
     cli = tiny_rl(tmp_path, *overrides)
