@@ -30,6 +30,7 @@ from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntr
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from huggingface_hub.utils import logging as hub_logging
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, PreTrainedTokenizerBase
+from transformers.utils import logging as transformers_logging
 
 from lit_parallel import checks
 from lit_parallel.errors import DataError
@@ -313,6 +314,9 @@ def load_model(
         check_source(spec.adapter, needs="adapter_config.json")
     quantization = spec.quantization_config()
     if base is None:
+        # transformers 5's weight-loading bar, printed by every rank at every stage among the command's own
+        # progress lines; hub downloads keep theirs (huggingface_hub's bars, a setting apart).
+        transformers_logging.disable_progress_bar()
         base = AutoModelForCausalLM.from_pretrained(
             spec.weights_dir(),
             dtype=getattr(torch, spec.compute_dtype),

@@ -18,6 +18,7 @@ def fit(out: Path, world: int, *extra: str, timeout: float = 900) -> list[dict]:
         [sys.executable, str(SCRIPT), str(out), str(world), *extra], capture_output=True, text=True, timeout=timeout
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    assert "torch.distributed.nn" not in run.stderr, "rewards gathered through torch's deprecated all_gather"
     return [json.loads((out / f"rank{rank}-of{world}.json").read_text()) for rank in range(world)]
 
 

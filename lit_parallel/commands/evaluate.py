@@ -24,6 +24,7 @@ from lit_parallel.generation import SamplingSpec
 from lit_parallel.modeling import ModelSpec
 from lit_parallel.problems.loading import parse_spec
 from lit_parallel.prompts import PromptStyle
+from lit_parallel.quiet import quiet_upstream
 
 
 @dataclass
@@ -90,7 +91,8 @@ def run(config: EvaluateConfig) -> int:
     if config.devices == 1:
         shards = [shard(0)]
     else:  # fresh processes (a fork would inherit OpenMP threads that hang it), each loading the model
-        with ProcessPoolExecutor(config.devices, mp_context=multiprocessing.get_context("spawn")) as pool:
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: the command's filters again
+        with ProcessPoolExecutor(config.devices, mp_context=context, initializer=quiet_upstream) as pool:
             shards = list(pool.map(shard, range(config.devices)))
     _, model_spec, problems = shards[0]
     # Job i was process i % devices's (i // devices)-th: back in the order of the jobs.

@@ -175,10 +175,10 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         times: dict[str, float] = {}
         rollouts = self.rollout(batch, times)
         size = self.sampling.n
-        gathered = self.all_gather(rollouts.rewards.view(-1, size)).reshape(-1, size)
+        gathered = self.gather(rollouts.rewards.view(-1, size)).reshape(-1, size)
         # A sandbox_error is the machinery's failure: it is neither a reward nor a baseline, and never trained on.
         valid = rollouts.valid().view(-1, size)
-        judged = self.all_gather(valid.float()).reshape(-1, size) > 0.5
+        judged = self.gather(valid.float()).reshape(-1, size) > 0.5
         where = f"RL step {self.global_step}"
         dropped = self.execution.check(int((~judged).sum()), judged.numel(), self.executor, where)
         mine = slice(self.global_rank * len(batch), (self.global_rank + 1) * len(batch))
@@ -312,6 +312,15 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         stats["entropy"].append((entropy * mask).sum())
         stats["tokens"].append(mask.sum())
         return aggregate(per_token, mask, self.algo.aggregation, total, self.trainer.world_size)
+
+    def gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Every rank's ``tensor``, stacked in rank order. c10d's own all_gather: Lightning's ``all_gather``
+        goes through ``torch.distributed.nn``, deprecated by torch and carrying gradients rewards need not."""
+        if self.trainer.world_size == 1:
+            return tensor.unsqueeze(0)
+        parts = [torch.empty_like(tensor) for _ in range(self.trainer.world_size)]
+        torch.distributed.all_gather(parts, tensor.contiguous())
+        return torch.stack(parts)
 
     def average_gradients(self) -> None:
         """Average the gradients over DDP ranks (missing ones count as zeros)."""
