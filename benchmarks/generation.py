@@ -147,6 +147,15 @@ def versus_vllm(args: argparse.Namespace, jobs: list, tokenizer: object) -> floa
     return math.prod(ratios) ** (1 / len(ratios))
 
 
+def bundled_jobs() -> tuple[list, object]:
+    """One job per eval problem of the bundled corpus in six languages (the prompts every generation
+    benchmark draws), and the packaged tokenizer."""
+    data = ParallelMixtureDataModule(
+        datasets=[], eval_datasets=["bundled"], eval_languages=["python", "go", "php", "ruby", "lua", "cpp"]
+    )
+    return jobs_for(data.eval_sets(), 1), data.tokenizer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=PACKAGED)
@@ -157,14 +166,11 @@ def main() -> None:
     parser.add_argument("--vllm", action="store_true", help="ours against vLLM instead (see above)")
     args = parser.parse_args()
 
-    data = ParallelMixtureDataModule(
-        datasets=[], eval_datasets=["bundled"], eval_languages=["python", "go", "php", "ruby", "lua", "cpp"]
-    )
-    jobs = jobs_for(data.eval_sets(), 1)
+    jobs, tokenizer = bundled_jobs()
     print(f"{args.model}, max_new_tokens={args.max_new_tokens}, T=1; threads {torch.get_num_threads()}; ", end="")
     print(f"load {os.getloadavg()[0]:.1f}")
     if args.vllm:
-        print(f"ratio: {versus_vllm(args, jobs, data.tokenizer):.2f}")
+        print(f"ratio: {versus_vllm(args, jobs, tokenizer):.2f}")
         return
     header = ["dtype", "batch", "limit tok/s", "GFLOP/s", "engine tok/s", "of limit", "prefill"]
     header += ["decode tok/s", "of limit"]
@@ -175,7 +181,7 @@ def main() -> None:
         for batch in args.batch_sizes:
             requests = [jobs[i % len(jobs)].request(i) for i in range(max(4, 2 * batch))]
             spec = SamplingSpec(temperature=1.0, max_new_tokens=args.max_new_tokens, batch_size=batch)
-            ours, decode, prefill = engine_rate(model, data.tokenizer, requests, spec)
+            ours, decode, prefill = engine_rate(model, tokenizer, requests, spec)
             limit, gflops = matmul_limit(model, batch)
             print(
                 f"{dtype:>8} {batch:5} {limit:11.1f} {gflops:7.1f} {ours:12.1f} {ours / limit:8.2f} {prefill:7.0%} "
@@ -183,7 +189,7 @@ def main() -> None:
                 flush=True,
             )
             if batch == args.peer_batch:
-                peer = peer_rate(model, data.tokenizer, requests, spec)
+                peer = peer_rate(model, tokenizer, requests, spec)
                 ratio = ours / peer
                 print(f"{dtype:9} {batch:5} model.generate {peer:.1f} tok/s; engine / generate {ratio:.2f}", flush=True)
     print(f"ratio: {ratio:.2f}")

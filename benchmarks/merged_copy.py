@@ -28,10 +28,8 @@ import os
 import time
 
 import torch
-from generation import engine_rate  # benchmarks/generation.py, beside this script
+from generation import bundled_jobs, engine_rate  # benchmarks/generation.py, beside this script
 
-from datamodules import ParallelMixtureDataModule
-from lit_parallel.evaluation import jobs_for
 from lit_parallel.generation import SamplingSpec
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model
 from lit_parallel.sampling.merged import MergedCopy
@@ -55,10 +53,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
-    data = ParallelMixtureDataModule(
-        datasets=[], eval_datasets=["bundled"], eval_languages=["python", "go", "php", "ruby", "lua", "cpp"]
-    )
-    jobs = jobs_for(data.eval_sets(), 1)
+    jobs, tokenizer = bundled_jobs()
     print(f"{args.model} nf4 + LoRA r16, max_new_tokens={args.max_new_tokens}, T=1; ", end="")
     print(f"threads {torch.get_num_threads()}; load {os.getloadavg()[0]:.1f}")
     print("   dtype batch live tok/s (decode) merged tok/s (decode) merged/live build s refresh s")
@@ -77,7 +72,7 @@ def main() -> None:
             best = {"live": (0.0, 0.0), "merged": (0.0, 0.0)}
             for _ in range(args.repeats):
                 for side, drawn_from in (("live", model), ("merged", copy.model)):
-                    rate, decode, _ = engine_rate(drawn_from, data.tokenizer, requests, spec)
+                    rate, decode, _ = engine_rate(drawn_from, tokenizer, requests, spec)
                     best[side] = max(best[side], (rate, decode))
             (live, live_decode), (merged, merged_decode) = best["live"], best["merged"]
             ratios.append(merged / live)
