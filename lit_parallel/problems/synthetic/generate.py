@@ -22,10 +22,13 @@ import itertools
 import random
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
+from pathlib import Path
 
+from lit_parallel.caching import cached_value, source_fingerprint
 from lit_parallel.errors import DataError
-from lit_parallel.execution import TestCase
+from lit_parallel.execution import TestCase, executor
+from lit_parallel.problems import schema
 from lit_parallel.problems.schema import Problem, Variant
 from lit_parallel.problems.synthetic import families  # noqa: F401  (registers every family)
 from lit_parallel.problems.synthetic.backends import backends
@@ -87,6 +90,18 @@ class Corpus:
 
 @cache
 def _generate(corpus: Corpus) -> dict[str, list[Problem]]:
+    # Generating the default corpus takes seconds of CPU, which every stage's every process would pay.
+    return cached_value("synthetic", code_fingerprint(), f"{corpus.size}-{corpus.seed}", partial(_draw, corpus))
+
+
+@cache
+def code_fingerprint() -> str:
+    """The code a corpus is made by: this package, and the classes its problems are made of."""
+    here = Path(__file__).parent
+    return source_fingerprint([*here.rglob("*.py"), Path(schema.__file__), Path(executor.__file__)])
+
+
+def _draw(corpus: Corpus) -> dict[str, list[Problem]]:
     out: dict[str, list[Problem]] = {}
     compositions: list[tuple[str, ...]] = []
     for name, count in corpus.counts().items():
