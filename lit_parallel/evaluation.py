@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -19,7 +19,7 @@ from lit_parallel.execution import Executor, Verdict
 from lit_parallel.generation import Completion, Request, SamplingSpec
 from lit_parallel.metrics import pass_at_k_by_language
 from lit_parallel.progress import Progress
-from lit_parallel.prompts import extract_code, stop_sequences
+from lit_parallel.prompts import extract_code, render_target, stop_sequences
 from lit_parallel.sampling import Sampler
 
 
@@ -70,6 +70,20 @@ def jobs_for(sets: dict[str, Sequence], n: int) -> list[Job]:
         for item in sets[lang]
         for s in range(n)
     ]
+
+
+def references_over(sets: Mapping[str, Sequence], tokenizer: object, max_new_tokens: int) -> dict[str, int]:
+    """Per language (those with any), how many problems of evaluation sets of PromptItems have a reference
+    program (with its closing fence) longer than ``max_new_tokens`` tokens. A model that writes a program
+    like it is cut off and judged failed by the generation limit, not for what it wrote: such a limit
+    biases pass@k down, the most in the wordiest languages."""
+    over = {}
+    for lang, items in sets.items():
+        targets = [render_target(item.variant.solution) for item in items if item.variant.solution]
+        lengths = [len(ids) for ids in tokenizer(targets, add_special_tokens=False)["input_ids"]] if targets else []
+        if count := sum(n > max_new_tokens for n in lengths):
+            over[lang] = count
+    return over
 
 
 def draw_and_judge(

@@ -5,7 +5,7 @@ from math import comb
 import pytest
 
 from datamodules import MixtureConfig, ParallelMixtureDataModule
-from lit_parallel.evaluation import jobs_for, run_jobs, summarize
+from lit_parallel.evaluation import jobs_for, references_over, run_jobs, summarize
 from lit_parallel.execution import Executor
 from lit_parallel.generation import Completion, SamplingSpec
 
@@ -94,3 +94,22 @@ def test_eval_prompts_carry_their_problems_cluster():
     assert synthetic and bundled
     assert all(item.cluster for item in synthetic) and len({item.cluster for item in synthetic}) < len(synthetic)
     assert all(item.cluster == item.task_id for item in bundled)
+
+
+def test_references_longer_than_the_generation_limit_are_counted_per_language(tokenizer):
+    """A reference program that cannot fit in max_new_tokens caps what pass@k can measure: each one is
+    counted, with the closing fence the model must write too."""
+    dm = ParallelMixtureDataModule(eval_datasets=["synthetic#unseen"], eval_problems_per_language=30)
+    sets = dm.eval_sets(["python", "go"])
+    lengths = {
+        lang: [
+            len(tokenizer(item.variant.solution.rstrip() + "\n```", add_special_tokens=False)["input_ids"])
+            for item in items
+        ]
+        for lang, items in sets.items()
+    }
+    limit = sorted(lengths["go"])[len(lengths["go"]) // 2]  # go's median: half of its references are longer
+    over = references_over(sets, tokenizer, limit)
+    assert over["go"] == sum(n > limit for n in lengths["go"]) > 0
+    assert over.get("python", 0) == sum(n > limit for n in lengths["python"])
+    assert references_over(sets, tokenizer, max(max(v) for v in lengths.values())) == {}

@@ -94,7 +94,7 @@ def run(config: EvaluateConfig) -> int:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: the command's filters again
         with ProcessPoolExecutor(config.devices, mp_context=context, initializer=quiet_upstream) as pool:
             shards = list(pool.map(shard, range(config.devices)))
-    _, model_spec, problems = shards[0]
+    _, model_spec, problems, over = shards[0]
     # Job i was process i % devices's (i // devices)-th: back in the order of the jobs.
     world = config.devices
     records = [shards[i % world][0][i // world] for i in range(sum(len(s[0]) for s in shards))]
@@ -107,12 +107,17 @@ def run(config: EvaluateConfig) -> int:
     ]
     print(format_table(header, rows))
     print(f"{len(records)} samples in {seconds:.0f} s")
+    if over:
+        counts = ", ".join(f"{lang} {count} of {problems[lang]}" for lang, count in over.items())
+        limit = config.sampling.max_new_tokens
+        print(f"note: reference programs longer than sampling.max_new_tokens={limit} tokens: {counts}")
     config.output.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "metrics": metrics,
         "model": asdict(model_spec),
         "prompt_style": asdict(style),
         "problems": problems,
+        "references_over_max_new_tokens": over,
         "wall_time_s": round(seconds, 1),
         "config": json.loads(json.dumps(asdict(config), default=str)),
     }
@@ -132,14 +137,14 @@ def nonempty_sets(sets: Mapping[str, Sequence[object]]) -> None:
 
 def evaluate_shard(
     config: EvaluateConfig, style: PromptStyle, rank: int, world: int
-) -> tuple[list[dict], ModelSpec, dict[str, int]]:
+) -> tuple[list[dict], ModelSpec, dict[str, int], dict[str, int]]:
     """Process ``rank`` of ``world``: its records (every ``world``-th job from the ``rank``-th), the model's
-    spec and the problems per language. Each process runs on its own GPU, or on CPU with its share of the
-    cores: on 2 cores, two processes of one thread decoded 1.2x the tokens/s of one process with both
-    threads (SmolLM2-135M, 60 greedy rows), whose Python between the kernels leaves a core idle."""
+    spec, the problems per language, and per language the problems with a reference longer than the
+    generation limit. Each process runs on its own GPU, or on CPU with its share of the cores: two
+    processes of one thread decode faster than one of two, whose Python between kernels leaves a core idle."""
     # Imported here: Lightning and the sampler cost seconds that the other commands need not pay.
     from datamodules import ParallelMixtureDataModule
-    from lit_parallel.evaluation import jobs_for, run_jobs
+    from lit_parallel.evaluation import jobs_for, references_over, run_jobs
     from lit_parallel.modules.devices import execution_beside
     from lit_parallel.progress import Progress
 
@@ -172,7 +177,8 @@ def evaluate_shard(
             sampler.close()
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
         config.execution.check(errors, len(records), executor, "evaluate")
-    return records, model_spec, {lang: len(items) for lang, items in sets.items()}
+    over = references_over(sets, data.tokenizer, spec.max_new_tokens) if rank == 0 else {}
+    return records, model_spec, {lang: len(items) for lang, items in sets.items()}, over
 
 
 COMMAND = Command("evaluate", "pass@k per language of a model, an adapter or a checkpoint", EvaluateConfig, run)
