@@ -90,10 +90,11 @@ def run(config: EvaluateConfig) -> int:
     shard = partial(evaluate_shard, config, style, world=config.devices)
     if config.devices == 1:
         shards = [shard(0)]
-    else:  # fresh processes (a fork would inherit OpenMP threads that hang it), each loading the model
+    else:  # this process is rank 0; the others are fresh ones (a fork would inherit OpenMP threads that hang it)
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: the command's filters again
-        with ProcessPoolExecutor(config.devices, mp_context=context, initializer=quiet_upstream) as pool:
-            shards = list(pool.map(shard, range(config.devices)))
+        with ProcessPoolExecutor(config.devices - 1, mp_context=context, initializer=quiet_upstream) as pool:
+            others = [pool.submit(shard, rank) for rank in range(1, config.devices)]
+            shards = [shard(0), *(future.result() for future in others)]
     _, model_spec, problems, over = shards[0]
     # Job i was process i % devices's (i // devices)-th: back in the order of the jobs.
     world = config.devices

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from lit_parallel.experiment.statistics import LEVEL, cluster_codes, cluster_means, half_widths, mean_squares
 
@@ -78,6 +77,8 @@ def power(
     """The chance that ``combine``'s interval over ``seeds`` seeds and ``clusters`` clusters of ``per_cluster``
     problems excludes 0 at a true ``effect``; ``shared=False`` leaves the shared-problem part out (the t
     interval on S-1 degrees of freedom alone, whose power is the noncentral t's)."""
+    from scipy import stats  # here: every command imports this module, and scipy costs a second
+
     noise = spread.problem**2 / per_cluster  # of a cluster's mean at one seed, beyond its shifts
     cells = seeds * clusters
     expected = [

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 RESAMPLES = 2000
 LEVEL = 0.95
@@ -181,6 +180,8 @@ def half_widths(
     residual, counted when positive). The interval's half-width is their root sum of squares: exactly the
     t interval on S-1 degrees of freedom without the second part, and conservative with it (a sum of the two
     is nearer normal than either)."""
+    from scipy import stats  # here: every command imports this module, and scipy costs a second
+
     quantile = 0.5 + level / 2
     runs = stats.t.ppf(quantile, seeds - 1) * np.sqrt(seed_part)
     shared = np.maximum(cluster_part - residual_part, 0.0)
