@@ -26,7 +26,7 @@ from lit_parallel.generation import SamplingSpec
 from lit_parallel.modules.devices import execution_beside
 from lit_parallel.modules.run_dir import run_directory
 from lit_parallel.progress import Progress
-from lit_parallel.sampling import Sampler, build_sampler
+from lit_parallel.sampling import Sampler, awake, build_sampler
 
 
 class PassAtK(L.Callback):
@@ -98,7 +98,7 @@ class PassAtK(L.Callback):
 
     def sampler(self, module: L.LightningModule, tokenizer: object, plain: bool) -> Sampler:
         """The module's sampler when it has one of this backend (one vLLM engine a fit), else this
-        callback's own, given the module's current adapter."""
+        callback's own."""
         shared = getattr(module, "sampler", None)
         if shared is not None and shared.backend == self.sampling.backend:
             sampler = shared
@@ -107,8 +107,6 @@ class PassAtK(L.Callback):
                 spec = getattr(module, "spec", None)
                 self._sampler = build_sampler(self.sampling, tokenizer, plain, module.model, spec, module.device)
             sampler = self._sampler
-        sampler.wake()
-        sampler.load_adapter(module.model)
         return sampler
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -140,9 +138,12 @@ class PassAtK(L.Callback):
         executor, spec = self.executor(module)
         # Under the fit's precision (bf16-mixed: autocast), as its training steps are: evaluation measures the
         # numbers training computes, at the speed it computes them.
-        with Progress(self.name, len(jobs)) as progress, trainer.precision_plugin.forward_context():
+        with (
+            awake(sampler, module.model),
+            Progress(self.name, len(jobs)) as progress,
+            trainer.precision_plugin.forward_context(),
+        ):
             mine = run_jobs(jobs, sampler, executor, self.sampling, progress)
-        sampler.sleep()
         records = gather(trainer, mine)
         errors = sum(r["verdict"] == Verdict.SANDBOX_ERROR.value for r in records)
         spec.check(errors, len(records), executor, f"{self.name} at epoch {epoch}")

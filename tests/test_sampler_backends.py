@@ -14,7 +14,7 @@ import torch
 from lit_parallel.cli import main
 from lit_parallel.generation import Request, SamplingSpec, generate
 from lit_parallel.modeling import PACKAGED, LoRASpec, ModelSpec, load_model
-from lit_parallel.sampling import build_sampler
+from lit_parallel.sampling import awake, build_sampler
 
 NEEDS_VLLM = pytest.mark.skipif(
     not importlib.util.find_spec("vllm"),
@@ -80,6 +80,22 @@ def test_sampler_keeps_the_contract_and_takes_each_adapter_version(backend, toke
 
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
+def test_a_round_of_sampling_ends_asleep_also_when_it_fails(tokenizer, live_lora):
+    """``awake`` gives the sampler the adapter for one round and puts it to sleep after, error or not: the
+    hf sampler's merged copy (its generation memory) is freed either way."""
+    model = live_lora(load_model(SPEC), 0.1)
+    spec = SamplingSpec(max_new_tokens=4, batch_size=4, merged_copy=True)
+    sampler = build_sampler(spec, tokenizer, True, model, SPEC)
+    with awake(sampler, model):
+        drawn(sampler, [Request(PROMPTS[0], 0)], spec)
+        assert sampler.copy is not None
+    assert sampler.copy is None
+    with pytest.raises(RuntimeError, match="judge failed"), awake(sampler, model):
+        drawn(sampler, [Request(PROMPTS[0], 0)], spec)
+        raise RuntimeError("judge failed")
+    assert sampler.copy is None
+
+
 def test_the_vllm_backend_without_vllm_is_a_one_line_error(tmp_path, capsys):
     output = str(tmp_path / "out.json")
     assert main(["evaluate", "--limit", "1", "--sampling.backend", "vllm", "--output", output]) == 2

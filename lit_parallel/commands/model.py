@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,15 @@ def fit_sections(config: str | Path, overrides: Sequence[str] = ()) -> tuple[Mod
     The config's ``model`` and ``data`` sections and their overrides are read by jsonargparse, as
     LightningCLI reads them in fit; the other sections (trainer, a tool's own) change neither.
     """
+    # A command asks several times (its checks, the prompt style, the model): parsed once per file version.
+    path = Path(config)
+    version = path.stat().st_mtime_ns if path.is_file() else None
+    spec, style = _fit_sections(str(config), version, tuple(overrides))
+    return replace(spec), style
+
+
+@cache
+def _fit_sections(config: str, version: int | None, overrides: tuple[str, ...]) -> tuple[ModelSpec, PromptStyle]:
     from jsonargparse import ArgumentError, ArgumentParser
     from lightning import LightningDataModule, LightningModule
 

@@ -51,7 +51,7 @@ from lit_parallel.modules.rl_losses import (
 from lit_parallel.modules.rollouts import Rollouts, pack, token_logprobs
 from lit_parallel.progress import memory_mb, release_memory
 from lit_parallel.rewards import RewardFunction, RewardSpec
-from lit_parallel.sampling import Sampler, build_sampler
+from lit_parallel.sampling import Sampler, awake, build_sampler
 
 
 @dataclass
@@ -205,11 +205,9 @@ class GRPOModule(AdapterCheckpoints, L.LightningModule):
         base = self.sampling.seed * 1_000_003 + self.global_step
         plain = not code_data(self.trainer, "GRPOModule").style.chat
         started = time.perf_counter()
-        sampler = self.rollout_sampler(plain)
-        sampler.wake()
-        sampler.load_adapter(self.model)  # this step's policy (vllm: the adapter as a new version, unmerged)
-        drawn, pending = draw_and_judge(jobs, sampler, self.sampling, base, self.judge)
-        sampler.sleep()  # vllm on a GPU: its memory is the update's until the next rollout
+        # this step's policy (vllm: the adapter as a new version, unmerged); asleep for the update after
+        with awake(self.rollout_sampler(plain), self.model) as sampler:
+            drawn, pending = draw_and_judge(jobs, sampler, self.sampling, base, self.judge)
         times["generate"] = time.perf_counter() - started
         prompt_ids = tok([j.prompt for j in jobs], add_special_tokens=plain)["input_ids"]
         completions = [c.token_ids for c in drawn]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol
 
 import torch
@@ -55,6 +56,18 @@ class Sampler(Protocol):
     def close(self) -> None:
         """Release everything the sampler holds; it is not used again."""
         ...
+
+
+@contextmanager
+def awake(sampler: Sampler, adapter: torch.nn.Module | str | None) -> Iterator[Sampler]:
+    """``sampler`` woken and given ``adapter`` for one round of generation (a rollout, an evaluation), and
+    asleep again after it, also when it fails: its memory is the update's in between."""
+    sampler.wake()
+    try:
+        sampler.load_adapter(adapter)
+        yield sampler
+    finally:
+        sampler.sleep()
 
 
 def build_sampler(
