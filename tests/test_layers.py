@@ -10,6 +10,7 @@ LAYERS = {
     "lit_parallel.errors": 1,
     "lit_parallel.execution": 1,
     "lit_parallel.metrics": 1,
+    "lit_parallel.caching": 1,
     "lit_parallel.checks": 1,
     "lit_parallel.figures": 1,
     "lit_parallel.jsonl": 1,
