@@ -79,7 +79,6 @@ def test_sampler_keeps_the_contract_and_takes_each_adapter_version(backend, toke
         sampler.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
 def test_a_round_of_sampling_ends_asleep_also_when_it_fails(tokenizer, live_lora):
     """``awake`` gives the sampler the adapter for one round and puts it to sleep after, error or not: the
     hf sampler's merged copy (its generation memory) is freed either way."""
@@ -96,6 +95,7 @@ def test_a_round_of_sampling_ends_asleep_also_when_it_fails(tokenizer, live_lora
     assert sampler.copy is None
 
 
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed here")
 def test_the_vllm_backend_without_vllm_is_a_one_line_error(tmp_path, capsys):
     output = str(tmp_path / "out.json")
     assert main(["evaluate", "--limit", "1", "--sampling.backend", "vllm", "--output", output]) == 2
