@@ -17,6 +17,7 @@ from lit_parallel.cli import main
 from lit_parallel.commands import experiment as experiment_command
 from lit_parallel.errors import DataError
 from lit_parallel.experiment import load_experiment, plan, write_report
+from lit_parallel.experiment.pipeline import in_process
 from lit_parallel.experiment.statistics import TOO_FEW, estimate
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
@@ -27,7 +28,7 @@ def run_experiment(path: Path) -> int:
     """``lit-parallel experiment`` with its stages run in this process: the command runs each as a child
     process (a Python start with torch and Lightning: ~7 s a stage here), which
     test_an_interrupted_fit_resumes_from_its_checkpoint takes; the stages and files are the same."""
-    return experiment_command.execute(load_experiment(path), run_command=main)
+    return experiment_command.execute(load_experiment(path), run_command=in_process(main))
 
 
 def tiny_experiment(tmp_path: Path, **changes) -> Path:
@@ -347,6 +348,29 @@ def test_an_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
     assert (fit.directory / "adapters" / "final" / "adapter_config.json").exists()
 
 
+def test_stages_run_beside_each_other_once_the_fits_they_read_are_done(tmp_path):
+    arms = {"parallel": "configs/tiny/sft.yaml"}
+    sft_args = ["--trainer.max_steps=2", "--trainer.callbacks=[]"]
+    changes = {"arms": arms, "alignment": None, "sft_args": sft_args, "also_evaluate": {}, "concurrent_stages": 2}
+    path = tiny_experiment(tmp_path, **changes)
+    assert main(["experiment", "--config", str(path)]) == 0  # each stage a child process, as users run it
+    records = {(s.point, s.kind): json.loads(s.marker.read_text()) for s in plan(load_experiment(path))}
+    order = [("base", "evaluate"), ("sft", "fit"), ("sft", "evaluate"), ("rl", "fit"), ("rl", "evaluate")]
+    assert list(records) == order
+
+    def end(record: dict) -> float:
+        return record["started"] + record["seconds"]
+
+    # The base model's evaluation needs no fit: it ran beside the SFT fit.
+    base, sft = records["base", "evaluate"], records["sft", "fit"]
+    assert base["started"] < end(sft) and sft["started"] < end(base)
+    # Each model's evaluation and the fit from its adapter waited for its fit (0.2 s: the records' rounding).
+    for point, kind, fit in [("sft", "evaluate", "sft"), ("rl", "fit", "sft"), ("rl", "evaluate", "rl")]:
+        assert records[point, kind]["started"] >= end(records[fit, "fit"]) - 0.2
+    # Each stage's CPU time is its own process tree's, also while another ran beside it.
+    assert all(0 < r["cpu_seconds"] < 3 * r["seconds"] for r in records.values())
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.name)
 def test_shipped_experiments_parse_and_plan(experiment):
     stages = plan(load_experiment(experiment))
@@ -375,6 +399,7 @@ def test_the_base_model_is_measured_at_each_seed_only_when_sampling(tmp_path, te
         ({"against": "baseline"}, r"experiment\.yaml:\d+: field 'against': must be a list of arm names"),
         ({"also_evaluate": {"held out": {}}}, r"experiment\.yaml:\d+: field 'also_evaluate\.held out': a name of"),
         ({"also_evaluate": ["heldout"]}, r"experiment\.yaml:\d+: field 'also_evaluate': must map names"),
+        ({"concurrent_stages": 0}, r"experiment\.yaml:\d+: field 'concurrent_stages': an integer of at least 1"),
     ],
 )
 def test_bad_experiment_files_name_the_place(tmp_path, change, message):

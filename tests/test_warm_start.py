@@ -19,7 +19,7 @@ from lit_parallel.commands import experiment as experiment_command
 from lit_parallel.commands.lightning import build_lightning_cli
 from lit_parallel.errors import DataError
 from lit_parallel.experiment import load_experiment, plan
-from lit_parallel.experiment.pipeline import WARM, merged
+from lit_parallel.experiment.pipeline import WARM, in_process, merged
 from lit_parallel.problems.loading import load_problems
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "experiments" / "tiny.yaml"
@@ -136,7 +136,7 @@ def test_a_bad_warm_start_is_named(tmp_path, warm_start, message):
 def test_a_warm_started_experiment_runs_and_rl_from_the_start_is_measured_from_the_warm_model(tmp_path):
     arms = {"parallel": "configs/tiny/sft.yaml", "rl_only": None}
     path = tiny(tmp_path, arms=arms, against=["rl_only"], alignment=None, also_evaluate={})
-    assert experiment_command.execute(load_experiment(path), run_command=main) == 0
+    assert experiment_command.execute(load_experiment(path), run_command=in_process(main)) == 0
     out = tmp_path / "run"
     saved = (out / "parallel" / "seed=0" / "sft" / "tb" / "version_0" / "config.yaml").read_text()
     assert str(out / WARM / "seed=0" / "adapters" / "final") in saved

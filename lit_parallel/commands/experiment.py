@@ -7,6 +7,7 @@ source language, and pass@k (and alignment) after every stage; then the report.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,13 +24,17 @@ from lit_parallel.commands.arguments import Command, parse
 from lit_parallel.errors import DataError
 from lit_parallel.experiment import ExperimentConfig, RunCommand, StageFailed, load_experiment, plan, write_report
 from lit_parallel.experiment import run as run_stages
-from lit_parallel.experiment.pipeline import merged
+from lit_parallel.experiment.pipeline import Finished, merged
 
 
-def run_child(argv: Sequence[str]) -> int:
+def run_child(argv: Sequence[str]) -> Finished:
     """One stage's command line as a child ``lit-parallel`` process: a stage can then run several
-    processes of its own (a DDP fit relaunches its command line), and what it allocates ends with it."""
-    return subprocess.run([sys.executable, "-m", "lit_parallel.cli", *argv], check=False).returncode
+    processes of its own (a DDP fit relaunches its command line), and what it allocates ends with it.
+    Its CPU time is its own process tree's (``wait4``), also while other stages run beside it."""
+    child = subprocess.Popen([sys.executable, "-m", "lit_parallel.cli", *argv])
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return Finished(child.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def run(experiment: ExperimentConfig, dry_run: bool = False) -> int:

@@ -112,6 +112,10 @@ class ExperimentConfig:
     warm_start: WarmStart | None = None
     """The warm start before the arms (CPU experiments, whose base model writes no target); None: the arms
     start from the base model (the paper's setting, a model that already writes every language)."""
+    concurrent_stages: int = 1
+    """Stages run at once, each started as soon as the fits it reads from are done (e.g. a model's
+    evaluation beside the next fit). More than 1 where one stage leaves the machine partly idle (a CPU,
+    where every process has its own start-up); on one GPU the stages at once must fit in its memory."""
 
     @property
     def comparisons(self) -> list[str]:
@@ -256,8 +260,10 @@ def load_experiment(path: str | Path, raw: dict | None = None) -> ExperimentConf
         raw["primary"] = endpoint_of(raw["primary"], raw, arms, f"{path}:{lines.get('primary')}")
     if "warm_start" in raw:
         raw["warm_start"] = warm_start_of(raw["warm_start"], f"{path}:{lines.get('warm_start')}")
-    if not isinstance(raw.get("min_seeds", MIN_SEEDS), int) or raw.get("min_seeds", MIN_SEEDS) < MIN_SEEDS:
-        raise DataError(f"{path}:{lines.get('min_seeds')}: field 'min_seeds': an integer of at least {MIN_SEEDS}")
+    for key, least in (("min_seeds", MIN_SEEDS), ("concurrent_stages", 1)):
+        value = raw.get(key, least)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise DataError(f"{path}:{lines.get(key)}: field '{key}': an integer of at least {least}, got {value!r}")
     here = Path(path).resolve().parent
 
     def locate(key: str, value: str | None) -> str | None:

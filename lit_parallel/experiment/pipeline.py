@@ -1,4 +1,5 @@
-"""The stages of an experiment, run in order, each skipped when its outputs are already on disk.
+"""The stages of an experiment, each run once the stages it reads from are done and skipped when its
+outputs are already on disk; ``concurrent_stages`` of them at a time, in plan order.
 
 Every stage is one ``lit-parallel`` command (``fit``, ``evaluate``, ``align``), run by the function the
 caller hands in (``lit-parallel experiment`` runs each as a child process); its full command line is kept
@@ -11,14 +12,42 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from lit_parallel.experiment.config import ExperimentConfig
 from lit_parallel.progress import children_peak_mb, cpu_seconds
 
-RunCommand = Callable[[Sequence[str]], int | None]
-"""Runs one ``lit-parallel`` command line and returns its exit code."""
+
+@dataclass(frozen=True)
+class Finished:
+    """What one stage's command left behind."""
+
+    code: int | None
+    """Its exit code (None: 0)."""
+    cpu_seconds: float
+    """User + system time of its processes (the sandbox's included)."""
+
+
+RunCommand = Callable[[Sequence[str]], Finished]
+"""Runs one ``lit-parallel`` command line to its end."""
+
+
+def in_process(command: Callable[[Sequence[str]], int | None]) -> RunCommand:
+    """``command`` (``lit_parallel.cli.main``) run in this process, as a RunCommand. Its CPU time is this
+    process's and its ended children's over the call, so it holds only while one stage runs at a time."""
+
+    def run(argv: Sequence[str]) -> Finished:
+        before = cpu_seconds()
+        try:
+            code = command(argv)
+        except SystemExit as exc:  # argument errors of LightningCLI and argparse
+            code = exc.code
+        return Finished(code, cpu_seconds() - before)
+
+    return run
+
 
 BASE = "base"
 """The arm name of the untrained model's measurements."""
@@ -41,6 +70,8 @@ class Stage:
     argv: tuple[str, ...]
     measure: str = ""
     """An evaluation's name in ``also_evaluate``; "" for the main evaluation and the other kinds."""
+    needs: tuple[Path, ...] = ()
+    """The adapters it reads: outputs of earlier fit stages, which must be done before it starts."""
 
     @property
     def name(self) -> str:
@@ -119,16 +150,17 @@ def fit_argv(config: str, directory: Path, seed: int, extra: list[str], adapter:
 def measurements(
     experiment: ExperimentConfig, arm: str, seed: int | None, point: str, model: list[str], directory: Path
 ) -> Iterator[Stage]:
-    """The evaluations (and alignment) of one model."""
+    """The evaluations (and alignment) of one model: the fit in ``directory``'s, or the base model."""
+    needs = () if arm == BASE else (directory / output_name("fit"),)
     if seed is not None:
         for measure, options in {"": {}, **experiment.also_evaluate}.items():
             options = merged(merged(experiment.evaluation, options), {"sampling": {"seed": seed}})
             argv = ["evaluate", *model, *flags(options)]
             output = directory / output_name("evaluate", measure)
-            yield Stage(arm, seed, point, "evaluate", directory, (*argv, f"--output={output}"), measure)
+            yield Stage(arm, seed, point, "evaluate", directory, (*argv, f"--output={output}"), measure, needs)
     if experiment.alignment is not None and (arm != BASE or seed is None):
         argv = ["align", *model, *flags(experiment.alignment), f"--output={directory / output_name('align')}"]
-        yield Stage(arm, seed, point, "align", directory, tuple(argv))
+        yield Stage(arm, seed, point, "align", directory, tuple(argv), needs=needs)
 
 
 def warm_args(experiment: ExperimentConfig) -> list[str]:
@@ -158,6 +190,11 @@ def warm_stages(experiment: ExperimentConfig, seed: int, out: Path) -> tuple[lis
     return [fit, *measurements(experiment, WARM, seed, WARM, trained_model(run), run)], run / "adapters" / "final"
 
 
+def adapters(adapter: Path | None) -> tuple[Path, ...]:
+    """What a fit that starts from ``adapter`` (None: the base model) needs."""
+    return () if adapter is None else (adapter,)
+
+
 def plan(experiment: ExperimentConfig) -> list[Stage]:
     """Every stage, in an order where each one's inputs come before it."""
     out = Path(experiment.output_dir)
@@ -178,14 +215,14 @@ def plan(experiment: ExperimentConfig) -> list[Stage]:
             adapter = start
             if spec.config:
                 argv = fit_argv(spec.config, run / "sft", seed, [*experiment.sft_args, *part, *spec.args], start)
-                stages.append(Stage(arm, seed, "sft", "fit", run / "sft", tuple(argv)))
+                stages.append(Stage(arm, seed, "sft", "fit", run / "sft", tuple(argv), needs=adapters(start)))
                 adapter = run / "sft" / "adapters" / "final"
                 stages += measurements(experiment, arm, seed, "sft", trained_model(run / "sft"), run / "sft")
             if experiment.rl_config:
                 # The rollouts draw from the experiment's seed, as the data order and initialisation do.
                 extra = [f"--model.init_args.sampling.seed={seed}", *part, *experiment.rl_args]
                 argv = fit_argv(experiment.rl_config, run / "rl", seed, extra, adapter)
-                stages.append(Stage(arm, seed, "rl", "fit", run / "rl", tuple(argv)))
+                stages.append(Stage(arm, seed, "rl", "fit", run / "rl", tuple(argv), needs=adapters(adapter)))
                 stages += measurements(experiment, arm, seed, "rl", trained_model(run / "rl"), run / "rl")
     return stages
 
@@ -201,23 +238,22 @@ class StageFailed(RuntimeError):
 
 
 def run_stage(stage: Stage, run_command: RunCommand) -> dict:
-    """Run one stage (resuming an interrupted fit); its record: wall and CPU seconds, the checkpoint resumed."""
+    """Run one stage (resuming an interrupted fit); its record: when it started, its wall and CPU seconds,
+    the checkpoint resumed."""
     stage.directory.mkdir(parents=True, exist_ok=True)
     argv = list(stage.argv)
     resume = newest_checkpoint(stage.directory) if stage.kind == "fit" else None
     if resume is not None:
         argv.append(f"--ckpt_path={resume}")
     (stage.directory / f"{stage.name}.command.txt").write_text("lit-parallel " + " ".join(argv) + "\n")
-    started, cpu = time.perf_counter(), cpu_seconds()
-    try:
-        code = run_command(argv)
-    except SystemExit as exc:  # argument errors of LightningCLI and argparse
-        code = exc.code
-    if code not in (0, None) or not stage.output.exists():
-        raise StageFailed(f"{stage.describe()} failed (exit {code}): see {stage.directory}")
+    started, clock = time.time(), time.perf_counter()
+    finished = run_command(argv)
+    if finished.code not in (0, None) or not stage.output.exists():
+        raise StageFailed(f"{stage.describe()} failed (exit {finished.code}): see {stage.directory}")
     record = {
-        "seconds": round(time.perf_counter() - started, 1),
-        "cpu_seconds": round(cpu_seconds() - cpu, 1),
+        "started": round(started, 1),
+        "seconds": round(time.perf_counter() - clock, 1),
+        "cpu_seconds": round(finished.cpu_seconds, 1),
         "resumed_from": str(resume or ""),
     }
     stage.marker.write_text(json.dumps(record) + "\n")
@@ -230,16 +266,40 @@ def cpu_share(records: Sequence[dict]) -> float:
 
 
 def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[str], None] = print) -> None:
-    """Every stage not yet done, in order."""
+    """Every stage not yet done: up to ``experiment.concurrent_stages`` at once, each started, in plan order,
+    as soon as the fits it reads from are done. After a failure no stage starts; those running finish."""
     stages = plan(experiment)
+    producers = {stage.output: stage for stage in stages}
+    pending = []
     for number, stage in enumerate(stages, 1):
         if stage.marker.exists():
             log(f"[{number}/{len(stages)}] {stage.describe()}: done before, skipped")
-            continue
-        log(f"[{number}/{len(stages)}] {stage.describe()} ...")
-        record = run_stage(stage, run_command)
-        busy, peak = cpu_share([record]), children_peak_mb()
-        log(
-            f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, CPU {busy:.0%}, "
-            f"the largest stage process so far peaked at {peak} MB resident"
-        )
+        else:
+            pending.append((number, stage))
+    running: dict[Future, tuple[int, Stage]] = {}
+    failure: StageFailed | None = None
+    with ThreadPoolExecutor(experiment.concurrent_stages) as pool:
+        while pending or running:
+            for number, stage in list(pending):
+                ready = all(producers[path].marker.exists() for path in stage.needs if path in producers)
+                if failure is None and ready and len(running) < experiment.concurrent_stages:
+                    log(f"[{number}/{len(stages)}] {stage.describe()} ...")
+                    running[pool.submit(run_stage, stage, run_command)] = (number, stage)
+                    pending.remove((number, stage))
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                number, stage = running.pop(future)
+                try:
+                    record = future.result()
+                except StageFailed as exc:
+                    failure = failure or exc
+                    continue
+                log(
+                    f"[{number}/{len(stages)}] {stage.describe()}: {record['seconds']:.0f} s, "
+                    f"CPU {cpu_share([record]):.0%}, the largest stage process so far peaked at "
+                    f"{children_peak_mb()} MB resident"
+                )
+    if failure is not None:
+        raise failure
