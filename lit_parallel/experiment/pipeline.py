@@ -281,7 +281,7 @@ def run(experiment: ExperimentConfig, run_command: RunCommand, log: Callable[[st
     with ThreadPoolExecutor(experiment.concurrent_stages) as pool:
         while pending or running:
             for number, stage in list(pending):
-                ready = all(producers[path].marker.exists() for path in stage.needs if path in producers)
+                ready = all(producers[path].marker.exists() for path in stage.needs)
                 if failure is None and ready and len(running) < experiment.concurrent_stages:
                     log(f"[{number}/{len(stages)}] {stage.describe()} ...")
                     running[pool.submit(run_stage, stage, run_command)] = (number, stage)
